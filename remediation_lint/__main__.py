@@ -1,0 +1,3 @@
+from remediation_lint.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,131 @@
+"""What a name means through the module's imports: ``pk.loads`` is ``pickle.loads``.
+
+The import map is filled from the module's top-level statements before the traversal and updated as
+imports are met during it (function-level imports included). Shadowing by local assignment is not
+tracked: the map answers "which import does this dotted name come from", nothing more.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import libcst as cst
+
+
+def dotted_name(node: cst.CSTNode | None) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def module_name_of(node: cst.BaseExpression | cst.ImportFrom) -> str:
+    """The dotted text of an import's module expression (without leading dots)."""
+    if isinstance(node, cst.ImportFrom):
+        return dotted_name(node.module) or "" if node.module is not None else ""
+    return dotted_name(node) or ""
+
+
+class ImportMap:
+    """Local name -> fully qualified dotted name, from ``import``/``from ... import`` statements."""
+
+    __slots__ = ("_names", "relative")
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        #: local name -> (level, module, name) for relative imports (resolved by the project pass)
+        self.relative: dict[str, tuple[int, str, str]] = {}
+
+    def add(self, node: cst.Import | cst.ImportFrom) -> None:
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = dotted_name(alias.name) or ""
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self._names[alias.asname.name.value] = full
+                else:
+                    head = full.split(".", 1)[0]
+                    self._names[head] = head
+            return
+        if isinstance(node.names, cst.ImportStar):
+            return
+        level = len(node.relative)
+        module = dotted_name(node.module) if node.module is not None else ""
+        for alias in node.names:
+            imported = dotted_name(alias.name) or ""
+            local = imported
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            if level:
+                self.relative[local] = (level, module or "", imported)
+                self._names[local] = "." * level + (f"{module}." if module else "") + imported
+            else:
+                self._names[local] = f"{module}.{imported}" if module else imported
+
+    def add_all(self, statements: Iterable[cst.CSTNode]) -> None:
+        for stmt in statements:
+            for node in _imports_in(stmt):
+                self.add(node)
+
+    def resolve(self, node: cst.CSTNode | None) -> str | None:
+        """The qualified name of a Name/Attribute chain whose head is imported, else None."""
+        dotted = dotted_name(node)
+        if dotted is None:
+            return None
+        return self.qualify(dotted)
+
+    def qualify(self, dotted: str) -> str | None:
+        head, _, rest = dotted.partition(".")
+        target = self._names.get(head)
+        if target is None:
+            return None
+        return f"{target}.{rest}" if rest else target
+
+    def resolve_or_local(self, node: cst.CSTNode | None) -> str | None:
+        """Like ``resolve`` but returns the dotted text itself for names that are not imported."""
+        dotted = dotted_name(node)
+        if dotted is None:
+            return None
+        return self.qualify(dotted) or dotted
+
+    def local_names_for(self, qualified: str) -> list[str]:
+        """Local names bound to exactly ``qualified`` (e.g. the aliases of a module)."""
+        return [local for local, full in self._names.items() if full == qualified]
+
+    def __contains__(self, local: str) -> bool:
+        return local in self._names
+
+
+def _imports_in(stmt: cst.CSTNode) -> Iterable[cst.Import | cst.ImportFrom]:
+    """Imports in a top-level statement, looking into ``if``/``try`` blocks but not into defs."""
+    if isinstance(stmt, cst.SimpleStatementLine):
+        for small in stmt.body:
+            if isinstance(small, (cst.Import, cst.ImportFrom)):
+                yield small
+    elif isinstance(stmt, (cst.If, cst.Try, cst.With)) or type(stmt).__name__ == "TryStar":
+        for block in _blocks_of(stmt):
+            for inner in block:
+                yield from _imports_in(inner)
+
+
+def _blocks_of(stmt: cst.CSTNode) -> Iterable[Sequence[cst.CSTNode]]:
+    body = getattr(stmt, "body", None)
+    if isinstance(body, cst.IndentedBlock):
+        yield body.body
+    orelse = getattr(stmt, "orelse", None)
+    if isinstance(orelse, (cst.Else,)):
+        if isinstance(orelse.body, cst.IndentedBlock):
+            yield orelse.body.body
+    elif isinstance(orelse, cst.If):
+        yield [orelse]
+    for handler in getattr(stmt, "handlers", ()) or ():
+        if isinstance(handler.body, cst.IndentedBlock):
+            yield handler.body.body
+    final = getattr(stmt, "finalbody", None)
+    if final is not None and isinstance(final.body, cst.IndentedBlock):
+        yield final.body.body
+

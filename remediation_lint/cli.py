@@ -1,0 +1,202 @@
+"""``remediation-lint [OPTIONS] PATHS...``: check, fix, list and explain.
+
+Exit codes: 0 clean, 1 findings remain (or ``--diff`` has changes), 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from remediation_lint import __version__
+from remediation_lint.config import Config, ConfigError, find_config, load_config, validate_codes
+from remediation_lint.fix import StaleFileError, write_atomic
+
+
+def _codes(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="remediation-lint",
+        description="Find (and fix) the bug classes of real remediation plans in Python code.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to check (default: .)")
+    sel = p.add_argument_group("rule selection")
+    sel.add_argument("--select", type=_codes, metavar="CODES", help="comma-separated codes or prefixes to enable (replaces the config's select)")
+    sel.add_argument("--ignore", type=_codes, metavar="CODES", default=[], help="codes or prefixes to disable")
+    sel.add_argument("--extend-select", type=_codes, metavar="CODES", default=[], help="codes or prefixes to enable on top of select")
+    sel.add_argument("--preview", action="store_true", help="also run rules that are still in preview")
+    fix = p.add_argument_group("fixing")
+    fix.add_argument("--fix", action="store_true", help="apply safe fixes in place")
+    fix.add_argument("--unsafe-fixes", action="store_true", help="with --fix or --diff: also apply fixes that change behaviour")
+    fix.add_argument("--diff", action="store_true", help="print the fixes as a unified diff and write nothing")
+    out = p.add_argument_group("output")
+    out.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
+    out.add_argument("--statistics", action="store_true", help="print the number of findings per code")
+    out.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
+    out.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
+    other = p.add_argument_group("other")
+    other.add_argument("--config", metavar="FILE", help="configuration file (default: nearest pyproject.toml with [tool.remediation-lint])")
+    other.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    other.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: number of cores)")
+    other.add_argument("--list-rules", action="store_true", help="list every rule with its metadata and exit")
+    other.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
+    other.add_argument("--version", action="version", version=f"remediation-lint {__version__}")
+    return p
+
+
+def _error(message: str) -> int:
+    print(f"remediation-lint: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _list_rules(fmt: str) -> int:
+    from remediation_lint.registry import all_rules
+
+    rules = all_rules()
+    if fmt == "json":
+        print(json.dumps([r.metadata() for r in rules.values()], indent=2))
+        return 0
+    for rule in rules.values():
+        fix = rule.fix_safety.value if rule.fix_safety else "-"
+        print(f"{rule.code}  {rule.name:<36} {rule.severity.value:<8} {rule.default.value:<8} fix:{fix}")
+    return 0
+
+
+def _explain(code: str) -> int:
+    from remediation_lint.docs import rule_page
+    from remediation_lint.registry import all_rules, get_rule
+
+    rule = get_rule(code)
+    if rule is None:
+        by_name = {r.name: r for r in all_rules().values()}
+        rule = by_name.get(code)
+    if rule is None:
+        return _error(f"unknown rule {code!r} (see `remediation-lint --list-rules`)")
+    print(rule_page(rule))
+    return 0
+
+
+def _load(args: argparse.Namespace, paths: Sequence[str]) -> Config:
+    if args.isolated:
+        cfg = Config()
+    elif args.config:
+        cfg = load_config(Path(args.config))
+    else:
+        anchor = Path(os.path.commonpath([os.path.abspath(p) for p in paths])) if paths else Path.cwd()
+        found = find_config(anchor) or find_config(Path.cwd())
+        cfg = load_config(found)
+    if args.select is not None:
+        cfg.select = validate_codes(args.select, "--select")
+    cfg.extend_select += validate_codes(args.extend_select, "--extend-select")
+    cfg.ignore += validate_codes(args.ignore, "--ignore")
+    if args.preview:
+        cfg.preview = True
+    return cfg
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_rules:
+        return _list_rules(args.format)
+    if args.explain:
+        return _explain(args.explain)
+    if args.unsafe_fixes and not (args.fix or args.diff):
+        return _error("--unsafe-fixes needs --fix or --diff")
+    if args.jobs is not None and args.jobs < 1:
+        return _error("--jobs must be at least 1")
+    paths = args.paths or ["."]
+    missing = [p for p in paths if not os.path.lexists(p)]
+    if missing:
+        return _error(f"no such file or directory: {', '.join(missing)}")
+    try:
+        config = _load(args, paths)
+    except ConfigError as exc:
+        return _error(str(exc))
+
+    from remediation_lint.engine import discover, run
+
+    files = list(discover(paths, config))
+    fixing = args.fix or args.diff
+    results = run(files, config, paths, fix=fixing, unsafe_fixes=args.unsafe_fixes, jobs=args.jobs)
+
+    notes: list[str] = []
+    fixed_count = 0
+    diff_chunks: list[str] = []
+    findings = []
+    for result in results:
+        notes.extend(result.notes)
+        if result.fixed is not None and result.original is not None:
+            if args.diff:
+                diff_chunks.append(_diff(result.path, result.original, result.fixed))
+                fixed_count += result.fixes_applied
+            else:
+                try:
+                    write_atomic(Path(result.path), result.fixed, expected_original=result.original)
+                    fixed_count += result.fixes_applied
+                except StaleFileError as exc:
+                    notes.append(str(exc))
+                    continue
+                except OSError as exc:
+                    notes.append(f"{result.path}: could not write the fix ({exc.strerror or exc})")
+                    continue
+        findings.extend(result.findings)
+    findings.sort(key=lambda f: f.sort_key())
+    if args.diff:
+        # the diff is the output; findings are not re-printed
+        sys.stdout.write("".join(diff_chunks))
+        for note in notes:
+            print(f"remediation-lint: {note}", file=sys.stderr)
+        if not args.quiet:
+            print(f"Would fix {fixed_count} finding(s) in {len(diff_chunks)} file(s).", file=sys.stderr)
+        return 1 if diff_chunks and not args.exit_zero else 0
+    if not args.fix:
+        # the findings were computed in the original text; their fix flags say what --fix would do
+        pass
+    from remediation_lint.report import FORMATS
+    from remediation_lint.report.text import statistics
+
+    if args.statistics and args.format == "text":
+        sys.stdout.write(statistics(findings))
+    else:
+        sys.stdout.write(FORMATS[args.format](findings))
+    for note in notes:
+        print(f"remediation-lint: {note}", file=sys.stderr)
+    if not args.quiet:
+        fixable = sum(1 for f in findings if f.fix_applicable)
+        parts = []
+        if args.fix:
+            parts.append(f"Fixed {fixed_count} finding(s)")
+            parts.append(f"{len(findings)} remaining")
+        else:
+            parts.append(f"Found {len(findings)} finding(s) in {len(files)} file(s)")
+            if fixable:
+                parts.append(f"{fixable} fixable with --fix" + (" --unsafe-fixes" if args.unsafe_fixes else ""))
+        unsafe_only = sum(1 for f in findings if f.fix_safety == "unsafe" and not f.fix_applicable)
+        if unsafe_only and not args.unsafe_fixes:
+            parts.append(f"{unsafe_only} more with --unsafe-fixes")
+        print(", ".join(parts) + ".", file=sys.stderr)
+    if findings and not args.exit_zero:
+        return 1
+    return 0
+
+
+def _diff(path: str, before: bytes, after: bytes) -> str:
+    def lines(data: bytes) -> list[str]:
+        return data.decode("utf-8", "replace").splitlines(keepends=True)
+
+    chunks = difflib.unified_diff(lines(before), lines(after), fromfile=f"a/{path}", tofile=f"b/{path}")
+    text = "".join(chunks)
+    return text if text.endswith("\n") or not text else text + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,531 @@
+"""The engine: discover, screen, parse once, run every active rule in one traversal, fix.
+
+    paths -> discover -> screen (triggers) -> parse (LibCST, no copy) -> rules (one batched traversal)
+          -> positions (only when something was reported) -> noqa/config -> findings / fixes
+
+Files are spread over worker processes when there are enough of them to pay for the start-up.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from remediation_lint.config import Config
+from remediation_lint.context import FileContext
+from remediation_lint.fix import apply_fixes, parses, select_non_overlapping
+from remediation_lint.noqa import is_suppressed
+from remediation_lint.project import DEFAULT_EXCLUDED_DIRS, ProjectIndex, ProjectSet
+from remediation_lint.rule import Fix, FixSafety, Report, Rule, Severity
+
+PARSE_ERROR_CODE = "RMD000"
+MAX_FIX_ROUNDS = 10
+#: below this many files the start-up of worker processes costs more than it saves
+PARALLEL_THRESHOLD = 16
+
+
+@dataclass
+class Finding:
+    code: str
+    message: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    severity: str
+    fix_safety: str | None = None
+    fix_applicable: bool = False
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (self.path, self.line, self.column, self.code, self.message)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "severity": self.severity,
+            "fix": None if self.fix_safety is None else {"safety": self.fix_safety, "applicable": self.fix_applicable},
+        }
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    #: the fixed content when fixes were applied, else None
+    fixed: bytes | None = None
+    original: bytes | None = None
+    fixes_applied: int = 0
+    notes: list[str] = field(default_factory=list)
+    parse_error: bool = False
+
+
+# -- the batched traversal ---------------------------------------------------------------------------
+_METHOD_CACHE: dict[type, tuple[list[tuple[str, str]], list[tuple[str, str]]]] = {}
+
+
+def _rule_methods(rule_cls: type[Rule]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    cached = _METHOD_CACHE.get(rule_cls)
+    if cached is None:
+        visits = [(n[6:], n) for n in dir(rule_cls) if n.startswith("visit_") and callable(getattr(rule_cls, n))]
+        leaves = [(n[6:], n) for n in dir(rule_cls) if n.startswith("leave_") and callable(getattr(rule_cls, n))]
+        cached = _METHOD_CACHE[rule_cls] = (visits, leaves)
+    return cached
+
+
+class RuleCrash(Exception):
+    pass
+
+
+class _Dispatcher(cst.CSTVisitor):
+    """One traversal for all rules: calls each rule's ``visit_<Type>``/``leave_<Type>`` in turn."""
+
+    def __init__(self, ctx: FileContext, rules: Sequence[Rule]) -> None:
+        self.ctx = ctx
+        self.visits: dict[str, list[Callable[[cst.CSTNode], Any]]] = {}
+        self.leaves: dict[str, list[Callable[[cst.CSTNode], Any]]] = {}
+        self.failures: list[tuple[str, BaseException]] = []
+        for rule in rules:
+            visits, leaves = _rule_methods(type(rule))
+            for node_type, name in visits:
+                self.visits.setdefault(node_type, []).append(getattr(rule, name))
+            for node_type, name in leaves:
+                self.leaves.setdefault(node_type, []).append(getattr(rule, name))
+
+    def _call(self, methods: list[Callable[[cst.CSTNode], Any]], node: cst.CSTNode) -> None:
+        for method in list(methods):
+            try:
+                method(node)
+            except RecursionError:
+                raise
+            except Exception as exc:  # a rule bug must not stop the others
+                rule = getattr(method, "__self__", None)
+                code = getattr(rule, "code", "?")
+                self.failures.append((code, exc))
+                self._disable(rule)
+
+    def _disable(self, rule: Any) -> None:
+        for table in (self.visits, self.leaves):
+            for key, methods in table.items():
+                table[key] = [m for m in methods if getattr(m, "__self__", None) is not rule]
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        ctx = self.ctx
+        ctx.stack.append(node)
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            ctx.scopes.append(node)
+        elif isinstance(node, (cst.Import, cst.ImportFrom)) and len(ctx.stack) > 3:
+            ctx.imports.add(node)
+        methods = self.visits.get(type(node).__name__)
+        if methods:
+            self._call(methods, node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        methods = self.leaves.get(type(original_node).__name__)
+        if methods:
+            self._call(methods, original_node)
+        ctx = self.ctx
+        if ctx.scopes and ctx.scopes[-1] is original_node:
+            ctx.scopes.pop()
+        ctx.stack.pop()
+
+    # per-attribute hooks are not used by rules; skipping them saves a getattr per field
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+
+def run_rules(
+    module: cst.Module,
+    path: str,
+    rule_classes: Sequence[type[Rule]],
+    config: Config,
+    project: ProjectIndex | None,
+) -> tuple[FileContext, list[tuple[str, BaseException]]]:
+    ctx = FileContext(path, module, project)
+    rules = [cls(ctx, config.rule_options(cls.code)) for cls in rule_classes]
+    dispatcher = _Dispatcher(ctx, rules)
+    module.visit(dispatcher)
+    for rule in rules:
+        try:
+            rule.finish()
+        except Exception as exc:
+            dispatcher.failures.append((rule.code, exc))
+    return ctx, dispatcher.failures
+
+
+# -- one file ----------------------------------------------------------------------------------------
+def screen(rule_classes: Iterable[type[Rule]], data: bytes) -> list[type[Rule]]:
+    """Rules that could match: those without triggers, or with a trigger present in the bytes."""
+    return [r for r in rule_classes if not r.triggers or any(t in data for t in r.triggers)]
+
+
+def _decode_lines(data: bytes, encoding: str) -> list[str]:
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        text = data.decode("utf-8", "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.splitlines()
+
+
+def _ast_ok(data: bytes | str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(data)
+        return True
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+
+
+def _ast_reason(data: bytes | str) -> str | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(data)
+    except SyntaxError as exc:
+        where = f" (line {exc.lineno})" if exc.lineno else ""
+        return f"{exc.msg}{where}"
+    except ValueError as exc:  # NUL bytes, bad encodings
+        return str(exc)
+    except (MemoryError, RecursionError):
+        return "too deeply nested to parse"
+    return None
+
+
+def parse_error_finding(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
+    reason = " ".join(reason.split())
+    return Finding(
+        PARSE_ERROR_CODE,
+        f"file could not be parsed and was skipped: {reason}",
+        path,
+        line,
+        column,
+        line,
+        column,
+        Severity.HIGH.value,
+    )
+
+
+def _parse(data: bytes | str, path: str) -> tuple[cst.Module | None, Finding | None]:
+    if isinstance(data, bytes) and b"\x00" in data:
+        return None, parse_error_finding(path, "source contains NUL bytes (binary file?)")
+    try:
+        return cst.parse_module(data), None
+    except cst.ParserSyntaxError as exc:
+        reason = _ast_reason(data) or str(exc).splitlines()[0]
+        return None, parse_error_finding(path, reason, max(exc.raw_line, 1), exc.raw_column + 1)
+    except RecursionError:
+        return None, parse_error_finding(path, "too deeply nested to parse (recursion limit)")
+    except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
+        return None, parse_error_finding(path, f"cannot decode source: {exc}")
+    except Exception as exc:  # LibCST's tokenizer raises assorted errors on hostile input
+        return None, parse_error_finding(path, f"{type(exc).__name__}: {exc}")
+
+
+class Linter:
+    """Lints (and fixes) single sources with one configuration."""
+
+    def __init__(self, config: Config, projects: ProjectSet | None = None) -> None:
+        self.config = config
+        self.rules = config.enabled_rules()
+        self.projects = projects if projects is not None else ProjectSet()
+
+    def rules_for(self, path: str, data: bytes) -> list[type[Rule]]:
+        ignored = self.config.ignored_for(path)
+        rules = [r for r in self.rules if not any(r.code.startswith(i) for i in ignored)]
+        return screen(rules, data)
+
+    def check(
+        self,
+        data: bytes | str,
+        path: str,
+        *,
+        fix: bool = False,
+        unsafe_fixes: bool = False,
+    ) -> FileResult:
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        result = FileResult(path, original=raw)
+        rule_classes = self.rules_for(path, raw)
+        ignored = self.config.ignored_for(path)
+        report_parse_errors = not any(PARSE_ERROR_CODE.startswith(i) for i in [*ignored, *self.config.ignore])
+        if not rule_classes:
+            reason = _ast_reason(data) if report_parse_errors else None
+            if reason is not None:
+                module, error = _parse(data, path)
+                if error is not None:
+                    result.findings.append(error)
+                    result.parse_error = True
+            return result
+        module, error = _parse(data, path)
+        if module is None:
+            if report_parse_errors and error is not None:
+                result.findings.append(error)
+            result.parse_error = True
+            return result
+        project = self.projects.index_for(path) if any(r.needs_project for r in rule_classes) else None
+        try:
+            ctx, failures = run_rules(module, path, rule_classes, self.config, project)
+        except RecursionError:
+            result.findings.append(parse_error_finding(path, "too deeply nested to analyse (recursion limit)"))
+            result.parse_error = True
+            return result
+        for code, exc in failures:
+            result.notes.append(f"{path}: internal error in {code}: {type(exc).__name__}: {exc}")
+        if fix:
+            ctx = self._fix_loop(module, ctx, path, rule_classes, project, unsafe_fixes, result, raw)
+        result.findings.extend(self._findings(ctx, path, unsafe_fixes))
+        return result
+
+    # -- positions and suppression -------------------------------------------------------------------
+    def _findings(self, ctx: FileContext, path: str, unsafe_fixes: bool) -> list[Finding]:
+        if not ctx.reports:
+            return []
+        positions = ctx.wrapper.resolve(PositionProvider)
+        lines = _decode_lines(ctx.module.bytes, ctx.module.encoding) if ctx.reports else []
+        severity = {r.code: r.severity.value for r in self.rules}
+        out: list[Finding] = []
+        seen: set[tuple[str, int, int, str]] = set()
+        for report in ctx.reports:
+            pos = positions.get(report.node)
+            if pos is None:
+                line, col, end_line, end_col = 1, 0, 1, 0
+            else:
+                line, col = pos.start.line, pos.start.column
+                end_line, end_col = pos.end.line, pos.end.column
+            text = lines[line - 1] if 0 < line <= len(lines) else ""
+            if is_suppressed(report.code, text):
+                continue
+            key = (report.code, line, col, report.message)
+            if key in seen:
+                continue
+            seen.add(key)
+            fix_safety = report.fix.safety.value if report.fix else None
+            applicable = bool(report.fix) and (report.fix.safety is FixSafety.SAFE or unsafe_fixes)  # type: ignore[union-attr]
+            out.append(
+                Finding(
+                    report.code, report.message, path, line, col + 1, end_line, end_col + 1,
+                    severity.get(report.code, Severity.MEDIUM.value), fix_safety, applicable,
+                )
+            )
+        return out
+
+    def _applicable(self, ctx: FileContext, unsafe_fixes: bool) -> list[Fix]:
+        fixes = [r for r in ctx.reports if r.fix is not None and (r.fix.safety is FixSafety.SAFE or unsafe_fixes)]
+        if not fixes:
+            return []
+        positions = ctx.wrapper.resolve(PositionProvider)
+        lines = _decode_lines(ctx.module.bytes, ctx.module.encoding)
+        out = []
+        for report in fixes:
+            pos = positions.get(report.node)
+            line = pos.start.line if pos else 0
+            text = lines[line - 1] if 0 < line <= len(lines) else ""
+            if not is_suppressed(report.code, text):
+                out.append(report.fix)
+        return out  # type: ignore[return-value]
+
+    def _fix_loop(
+        self,
+        module: cst.Module,
+        ctx: FileContext,
+        path: str,
+        rule_classes: Sequence[type[Rule]],
+        project: ProjectIndex | None,
+        unsafe_fixes: bool,
+        result: FileResult,
+        raw: bytes,
+    ) -> FileContext:
+        ast_ok = _ast_ok(raw)
+        current = module
+        for _ in range(MAX_FIX_ROUNDS):
+            fixes = self._applicable(ctx, unsafe_fixes)
+            if not fixes:
+                break
+            chosen = select_non_overlapping(current, fixes)
+            new_module, reason = self._try_apply(current, chosen, ast_ok)
+            if new_module is None:
+                # find the fixes that work alone and retry with those
+                good = [f for f in chosen if self._try_apply(current, [f], ast_ok)[0] is not None]
+                new_module, reason2 = self._try_apply(current, good, ast_ok) if good else (None, reason)
+                result.notes.append(
+                    f"{path}: {len(chosen) - len(good)} fix(es) discarded because the result would not parse ({reason})"
+                )
+                if new_module is None:
+                    break
+                chosen = good
+            if new_module.bytes == current.bytes:
+                break
+            result.fixes_applied += len(chosen)
+            current = new_module
+            ctx, failures = run_rules(current, path, rule_classes, self.config, project)
+            for code, exc in failures:
+                result.notes.append(f"{path}: internal error in {code}: {type(exc).__name__}: {exc}")
+        if current is not module:
+            result.fixed = current.bytes
+        return ctx
+
+    @staticmethod
+    def _try_apply(module: cst.Module, fixes: Sequence[Fix], ast_ok: bool) -> tuple[cst.Module | None, str]:
+        try:
+            new = apply_fixes(module, fixes)
+            code = new.bytes
+        except (UnicodeEncodeError, Exception) as exc:  # a fix that cannot be rendered is discarded
+            return None, f"{type(exc).__name__}: {exc}"
+        reason = parses(code, ast_ok)
+        if reason is not None:
+            return None, reason
+        try:
+            return cst.parse_module(code), ""
+        except Exception as exc:
+            return None, str(exc)
+
+
+# -- discovery ---------------------------------------------------------------------------------------
+@dataclass
+class Discovered:
+    path: str  # as the user would want to see it (relative to how it was given)
+    real: Path
+    writable: bool = True  # False for a symlink that points outside the given paths
+
+
+def discover(paths: Sequence[str], config: Config, excluded_dirs: frozenset[str] = DEFAULT_EXCLUDED_DIRS) -> Iterator[Discovered]:
+    """Python files under ``paths``: explicit files always, directories walked without following
+    directory symlinks (no loops), skipping excluded names, dangling links and directories named *.py."""
+    roots = []
+    for p in paths:
+        try:
+            roots.append(Path(os.path.realpath(p)))
+        except OSError:
+            pass
+    seen: set[Path] = set()
+
+    def inside_roots(real: Path) -> bool:
+        return any(real == r or r in real.parents for r in roots)
+
+    def emit(shown: str, p: Path) -> Iterator[Discovered]:
+        try:
+            real = Path(os.path.realpath(p))
+        except OSError:
+            return
+        if real in seen or not real.is_file():
+            return
+        seen.add(real)
+        yield Discovered(shown, real, writable=(not p.is_symlink()) or inside_roots(real))
+
+    for given in paths:
+        p = Path(given)
+        if p.is_file() or (p.is_symlink() and p.exists() and not p.is_dir()):
+            yield from emit(given, p)
+            continue
+        if not p.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
+            base = Path(dirpath)
+            dirnames[:] = sorted(
+                d for d in dirnames
+                if d not in excluded_dirs and not d.endswith(".egg-info") and not config.is_excluded(base / d)
+                and not _is_venv(base / d)
+            )
+            for name in sorted(filenames):
+                if not name.endswith(".py"):
+                    continue
+                full = base / name
+                if config.is_excluded(full):
+                    continue
+                shown = os.path.join(dirpath, name) if given not in (".", "./") else os.path.relpath(full)
+                yield from emit(shown, full)
+
+
+def _is_venv(path: Path) -> bool:
+    return (path / "pyvenv.cfg").is_file()
+
+
+# -- running many files ------------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(config: Config) -> None:
+    _WORKER["linter"] = Linter(config)
+
+
+def _worker_check(item: tuple[str, str, bool, bool]) -> FileResult:
+    shown, real, fix, unsafe = item
+    return check_path(_WORKER["linter"], shown, Path(real), fix=fix, unsafe_fixes=unsafe)
+
+
+def check_path(linter: Linter, shown: str, real: Path, *, fix: bool, unsafe_fixes: bool) -> FileResult:
+    try:
+        data = real.read_bytes()
+    except FileNotFoundError:
+        result = FileResult(shown)
+        result.notes.append(f"{shown}: vanished before it could be read; skipped")
+        return result
+    except OSError as exc:
+        result = FileResult(shown)
+        result.notes.append(f"{shown}: cannot read ({exc.strerror}); skipped")
+        return result
+    try:
+        return linter.check(data, shown, fix=fix, unsafe_fixes=unsafe_fixes)
+    except RecursionError:
+        result = FileResult(shown, original=data, parse_error=True)
+        result.findings.append(parse_error_finding(shown, "too deeply nested to analyse (recursion limit)"))
+        return result
+    except Exception as exc:  # never let one file stop the run
+        result = FileResult(shown, original=data)
+        result.notes.append(f"{shown}: internal error: {type(exc).__name__}: {exc}")
+        return result
+
+
+def run(
+    files: Sequence[Discovered],
+    config: Config,
+    paths: Sequence[str],
+    *,
+    fix: bool = False,
+    unsafe_fixes: bool = False,
+    jobs: int | None = None,
+    on_result: Callable[[FileResult], None] | None = None,
+) -> list[FileResult]:
+    jobs = jobs or os.cpu_count() or 1
+    items = [(d.path, str(d.real), fix and d.writable, unsafe_fixes) for d in files]
+    results: list[FileResult] = []
+    if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
+        import multiprocessing
+
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        mp_context = multiprocessing.get_context(method)
+        chunk = max(1, min(16, len(items) // (jobs * 4) or 1))
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=(config,)) as pool:
+            for result in pool.map(_worker_check, items, chunksize=chunk):
+                results.append(result)
+                if on_result:
+                    on_result(result)
+    else:
+        linter = Linter(config)
+        for shown, real, fx, unsafe in items:
+            result = check_path(linter, shown, Path(real), fix=fx, unsafe_fixes=unsafe)
+            results.append(result)
+            if on_result:
+                on_result(result)
+    return results

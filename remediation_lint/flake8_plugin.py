@@ -1,0 +1,89 @@
+"""flake8 plugin: ``flake8 --select RMD`` reports what the CLI reports, from the same engine.
+
+flake8 hands the plugin the file's lines; the plugin parses them once with LibCST and runs every rule
+that is on (``--rmd-preview`` adds the preview rules). flake8 itself applies ``--select``/``--ignore``,
+``per-file-ignores`` and ``# noqa``. Rule options come from ``[tool.remediation-lint]`` in the nearest
+``pyproject.toml``. Project-wide rules index the project whose root (the nearest directory holding
+``pyproject.toml``, ``setup.py``, ``setup.cfg`` or ``.git``, or ``--rmd-project-root``) contains the
+file; fixes are the CLI's job.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any, Iterator
+
+from remediation_lint import __version__
+
+_STATE: dict[str, Any] = {"preview": False, "project_root": None, "linters": {}, "projects": None}
+
+
+class RemediationLintPlugin:
+    name = "remediation-lint"
+    version = __version__
+
+    def __init__(self, tree: ast.AST, lines: list[str], filename: str) -> None:
+        self.lines = lines
+        self.filename = filename
+
+    @classmethod
+    def add_options(cls, manager: Any) -> None:
+        manager.add_option(
+            "--rmd-preview",
+            action="store_true",
+            parse_from_config=True,
+            default=False,
+            help="remediation-lint: also run the rules that are still in preview",
+        )
+        manager.add_option(
+            "--rmd-project-root",
+            parse_from_config=True,
+            default=None,
+            help="remediation-lint: the project root for cross-module rules (default: found from each file)",
+        )
+
+    @classmethod
+    def parse_options(cls, options: Any) -> None:
+        _STATE["preview"] = bool(getattr(options, "rmd_preview", False))
+        _STATE["project_root"] = getattr(options, "rmd_project_root", None)
+        _STATE["linters"] = {}
+        _STATE["projects"] = None
+
+    def run(self) -> Iterator[tuple[int, int, str, type]]:
+        source = "".join(self.lines)
+        if not source and self.filename not in ("stdin", "-"):
+            try:
+                source = Path(self.filename).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                return
+        linter = _linter_for(self.filename)
+        result = linter.check(source, self.filename)
+        for finding in sorted(result.findings, key=lambda f: f.sort_key()):
+            yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
+
+
+def _linter_for(filename: str) -> Any:
+    from remediation_lint.config import Config, ConfigError, find_config, load_config
+    from remediation_lint.engine import Linter
+    from remediation_lint.project import ProjectSet
+
+    path = Path(filename) if filename not in ("stdin", "-") else Path.cwd() / "stdin.py"
+    config_dir = path.resolve().parent if path.exists() else Path.cwd()
+    key = str(config_dir)
+    linter = _STATE["linters"].get(key)
+    if linter is None:
+        try:
+            config = load_config(find_config(path.resolve().parent if path.exists() else Path.cwd()))
+        except ConfigError:
+            config = Config()
+        # flake8 does selection, ignores and per-file-ignores itself
+        config = Config(
+            select=["RMD"], preview=_STATE["preview"], options=config.options, source=config.source, root=config.root
+        )
+        projects = _STATE.get("projects")
+        if projects is None:
+            root_opt = _STATE["project_root"]
+            projects = _STATE["projects"] = ProjectSet(Path(root_opt) if root_opt else None)
+        linter = _STATE["linters"][key] = Linter(config, projects)
+    return linter

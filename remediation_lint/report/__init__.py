@@ -1,0 +1,15 @@
+"""Output formats, one module each. ``FORMATS`` maps a ``--format`` name to its renderer."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from remediation_lint.engine import Finding
+from remediation_lint.report import json_format, text
+
+Renderer = Callable[[Sequence[Finding]], str]
+
+FORMATS: dict[str, Renderer] = {
+    "text": text.render,
+    "json": json_format.render,
+}

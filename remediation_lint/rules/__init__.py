@@ -1,0 +1,1 @@
+"""The rules, one module per rule, grouped by family (``rmd1_security``, ``rmd2_asyncio``, ...)."""

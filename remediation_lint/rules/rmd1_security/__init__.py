@@ -1,0 +1,1 @@
+"""RMD1xx: security."""

@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from remediation_lint.knowledge.serialization import (
+    PICKLE_LOADERS,
+    PICKLE_MODULES_WITH_LOADS,
+    UNTRUSTED_SOURCES,
+    ZMQ_PICKLE_METHODS,
+)
+from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
+
+
+class UntrustedPickle(Rule):
+    """Unpickling data that is not a literal: anyone who controls the bytes runs code.
+
+    ## What it does
+    Finds `pickle.loads`/`load`, `Unpickler(...).load()` and the same functions of `_pickle`, `cPickle`,
+    `dill` and `cloudpickle` (under any alias), `joblib.load` and `pandas.read_pickle` applied to anything
+    but a literal, and zmq's `recv_pyobj()`/`send_pyobj()`, which pickle under the hood. The message names
+    where the bytes came from when they come from `recv`, `recv_multipart` or a request body.
+
+    ## Why is this bad?
+    Unpickling calls whatever constructor the byte stream names. A crafted message on a socket turns
+    into arbitrary code execution on the receiving host: a full compromise from one packet. The AI
+    System plan (task 2) found exactly this in agents that `pickle.loads` what they `recv`.
+
+    ## Fix
+    Use a data-only format (JSON, MsgPack) and validate the schema of what arrives; add message
+    authentication (HMAC) when the channel is untrusted.
+    """
+
+    code = "RMD101"
+    name = "untrusted-pickle"
+    message = "{func}() on {source}: use json/msgpack with a schema instead of pickle"
+    severity = Severity.CRITICAL
+    provenance = (Provenance("004_96ea4b1ca927ab99.txt", "Phase 1, Task 2 (pickle.loads on network data)", "ai_system"),)
+    fix_safety = FixSafety.UNSAFE
+    triggers = (b"pickle", b"dill", b"joblib", b"_pyobj", b"Unpickler")
+    cwe = (502,)
+
+    VALID = [
+        Valid(
+            """
+            import json
+            import zmq
+
+            def handle(sock: zmq.Socket) -> dict:
+                message = json.loads(sock.recv())
+                if not isinstance(message, dict) or "audio" not in message:
+                    raise ValueError("bad message")
+                return message
+            """
+        ),
+        Valid(
+            """
+            import pickle
+
+            def snapshot(state) -> bytes:
+                return pickle.dumps(state)
+            """
+        ),
+        Valid(
+            """
+            import pickle
+
+            EMPTY = pickle.loads(b"\\x80\\x04N.")
+            """
+        ),
+        Valid(
+            """
+            class Model:
+                def load(self, path):
+                    return path
+
+            model = Model()
+            weights = model.load("weights.bin")
+            """
+        ),
+        Valid(
+            """
+            def reply(socket, payload):
+                socket.send_json(payload)
+                return socket.recv_json()
+            """
+        ),
+    ]
+
+    INVALID = [
+        Invalid(
+            """
+            import pickle
+
+            def on_message(sock):
+                data = sock.recv()
+                return pickle.loads(data)
+            """,
+            fixed="""
+            import pickle
+            import json
+
+            def on_message(sock):
+                data = sock.recv()
+                return json.loads(data)
+            """,
+            line=5,
+        ),
+        Invalid(
+            """
+            import pickle as pk
+
+            class StreamingInterruptHandler:
+                def _on_frames(self, frames):
+                    header, payload = frames
+                    return pk.loads(payload)
+            """,
+            fixed="""
+            import pickle as pk
+            import json
+
+            class StreamingInterruptHandler:
+                def _on_frames(self, frames):
+                    header, payload = frames
+                    return json.loads(payload)
+            """,
+        ),
+        Invalid(
+            """
+            from pickle import loads
+
+            async def handle(request):
+                body = await request.body()
+                return loads(body)
+            """,
+            fixed="""
+            from pickle import loads
+            import json
+
+            async def handle(request):
+                body = await request.body()
+                return json.loads(body)
+            """,
+        ),
+        Invalid(
+            """
+            def serve(socket):
+                request = socket.recv_pyobj()
+                socket.send_pyobj({"ok": True, "echo": request})
+            """,
+            fixed="""
+            def serve(socket):
+                request = socket.recv_json()
+                socket.send_json({"ok": True, "echo": request})
+            """,
+            count=2,
+        ),
+        Invalid(
+            """
+            import io
+            import pickle
+
+            def restore(blob):
+                return pickle.Unpickler(io.BytesIO(blob)).load()
+            """,
+        ),
+        Invalid(
+            """
+            import joblib
+            import dill
+
+            def load_all(path, raw):
+                model = joblib.load(path)
+                hook = dill.loads(raw)
+                return model, hook
+            """,
+            fixed="""
+            import joblib
+            import dill
+            import json
+
+            def load_all(path, raw):
+                model = joblib.load(path)
+                hook = json.loads(raw)
+                return model, hook
+            """,
+            count=2,
+        ),
+    ]
+
+    def __init__(self, context, options) -> None:
+        super().__init__(context, options)
+        #: name -> the call it was last assigned from, per function (for the message)
+        self._assigned: list[dict[str, cst.Call]] = [{}]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._assigned.append({})
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._assigned.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if not isinstance(value, cst.Call):
+            return
+        for target in node.targets:
+            names = [target.target] if isinstance(target.target, cst.Name) else [
+                el.value for el in getattr(target.target, "elements", ()) if isinstance(el.value, cst.Name)
+            ]
+            for name in names:
+                self._assigned[-1][name.value] = value  # type: ignore[union-attr]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ZMQ_PICKLE_METHODS:
+            receiver = self.context.dotted(func.value) or "socket"
+            method = func.attr.value
+            source = f"messages of {receiver}" if method == "recv_pyobj" else f"messages sent on {receiver}"
+            replacement = node.with_changes(func=func.with_changes(attr=cst.Name(ZMQ_PICKLE_METHODS[method])))
+            self.report(node, func=f"{receiver}.{method}", source=source + " (zmq pickles them)", fix=self.make_fix((node, replacement)))
+            return
+        qualified = self.context.qualified(func)
+        if qualified is None:
+            # ``pickle.Unpickler(f).load()``: the loader is the attribute of a call
+            if isinstance(func, cst.Attribute) and func.attr.value == "load" and isinstance(func.value, cst.Call):
+                inner = self.context.qualified(func.value.func)
+                if inner in PICKLE_LOADERS and inner.endswith("Unpickler"):
+                    self.report(node, func=f"{inner}(...).load", source=self._describe(func.value.args))
+            return
+        if qualified not in PICKLE_LOADERS or qualified.endswith("Unpickler"):
+            return
+        if not node.args or _is_literal(node.args[0].value):
+            return
+        module, _, attr = qualified.rpartition(".")
+        fix = None
+        if attr == "loads" and module in PICKLE_MODULES_WITH_LOADS and len(node.args) == 1:
+            replacement = node.with_changes(func=cst.Attribute(cst.Name("json"), cst.Name("loads")))
+            fix = self.make_fix((node, replacement), imports=[ImportSpec("json")])
+        self.report(node, func=qualified, source=self._describe(node.args), fix=fix)
+
+    def _describe(self, args) -> str:
+        if not args:
+            return "data that is not a literal"
+        value = args[0].value
+        call = value if isinstance(value, cst.Call) else None
+        if isinstance(value, cst.Await) and isinstance(value.expression, cst.Call):
+            call = value.expression
+        if isinstance(value, cst.Name):
+            for scope in reversed(self._assigned):
+                if value.value in scope:
+                    call = scope[value.value]
+                    break
+        if call is not None and isinstance(call.func, cst.Attribute) and call.func.attr.value in UNTRUSTED_SOURCES:
+            return f"data from {self.context.dotted(call.func) or call.func.attr.value}()"
+        return "data that is not a literal"
+
+
+def _is_literal(node: cst.BaseExpression) -> bool:
+    return isinstance(node, (cst.SimpleString, cst.ConcatenatedString))

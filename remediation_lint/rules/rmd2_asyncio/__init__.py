@@ -1,0 +1,1 @@
+"""RMD2xx: asyncio."""

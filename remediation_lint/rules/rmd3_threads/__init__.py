@@ -1,0 +1,1 @@
+"""RMD3xx: threads and shared state."""

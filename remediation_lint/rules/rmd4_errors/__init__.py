@@ -1,0 +1,1 @@
+"""RMD4xx: error handling."""

@@ -1,0 +1,1 @@
+"""RMD5xx: data integrity and databases."""

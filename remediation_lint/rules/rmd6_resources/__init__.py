@@ -1,0 +1,1 @@
+"""RMD6xx: resources and sockets."""

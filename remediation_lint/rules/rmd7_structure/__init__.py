@@ -1,0 +1,1 @@
+"""RMD7xx: configuration and structure."""

@@ -1,0 +1,1 @@
+"""RMD8xx: tests."""
