@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from remediation_lint import __version__
-from remediation_lint.config import Config, ConfigError, find_config, load_config, validate_codes
+from remediation_lint.config import Config, ConfigError, ConfigResolver, Overrides, load_config, validate_codes
 from remediation_lint.fix import StaleFileError, write_atomic
 
 
@@ -84,22 +84,18 @@ def _explain(code: str) -> int:
     return 0
 
 
-def _load(args: argparse.Namespace, paths: Sequence[str]) -> Config:
+def _resolver(args: argparse.Namespace) -> ConfigResolver:
+    overrides = Overrides(
+        select=validate_codes(args.select, "--select") if args.select is not None else None,
+        extend_select=validate_codes(args.extend_select, "--extend-select"),
+        ignore=validate_codes(args.ignore, "--ignore"),
+        preview=args.preview,
+    )
     if args.isolated:
-        cfg = Config()
-    elif args.config:
-        cfg = load_config(Path(args.config))
-    else:
-        anchor = Path(os.path.commonpath([os.path.abspath(p) for p in paths])) if paths else Path.cwd()
-        found = find_config(anchor) or find_config(Path.cwd())
-        cfg = load_config(found)
-    if args.select is not None:
-        cfg.select = validate_codes(args.select, "--select")
-    cfg.extend_select += validate_codes(args.extend_select, "--extend-select")
-    cfg.ignore += validate_codes(args.ignore, "--ignore")
-    if args.preview:
-        cfg.preview = True
-    return cfg
+        return ConfigResolver(overrides, Config())
+    if args.config:
+        return ConfigResolver(overrides, load_config(Path(args.config)))
+    return ConfigResolver(overrides)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,16 +113,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = [p for p in paths if not os.path.lexists(p)]
     if missing:
         return _error(f"no such file or directory: {', '.join(missing)}")
-    try:
-        config = _load(args, paths)
-    except ConfigError as exc:
-        return _error(str(exc))
-
     from remediation_lint.engine import discover, run
 
-    files = list(discover(paths, config))
+    try:
+        resolver = _resolver(args)
+        for p in paths:
+            resolver.for_path(Path(p))
+        files = list(discover(paths, resolver))
+    except ConfigError as exc:
+        return _error(str(exc))
     fixing = args.fix or args.diff
-    results = run(files, config, paths, fix=fixing, unsafe_fixes=args.unsafe_fixes, jobs=args.jobs)
+    results = run(files, resolver, fix=fixing, unsafe_fixes=args.unsafe_fixes, jobs=args.jobs)
 
     notes: list[str] = []
     fixed_count = 0

@@ -275,3 +275,66 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
 
 
 EXCLUDED_DIRS = DEFAULT_EXCLUDED_DIRS
+
+
+@dataclass
+class Overrides:
+    """Command-line settings applied on top of every configuration file."""
+
+    select: list[str] | None = None
+    extend_select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    preview: bool = False
+
+    def apply(self, cfg: Config) -> Config:
+        from dataclasses import replace
+
+        return replace(
+            cfg,
+            select=list(self.select) if self.select is not None else list(cfg.select),
+            extend_select=[*cfg.extend_select, *self.extend_select],
+            ignore=[*cfg.ignore, *self.ignore],
+            preview=cfg.preview or self.preview,
+        )
+
+
+class ConfigResolver:
+    """Which configuration applies to a file: ruff's model.
+
+    With ``--config`` or ``--isolated`` one configuration applies everywhere. Otherwise each file gets
+    the nearest ``pyproject.toml`` with a ``[tool.remediation-lint]`` table above it, falling back to the
+    one found from the working directory, then to the defaults. Command-line overrides apply on top.
+    """
+
+    def __init__(self, overrides: Overrides, fixed: Config | None = None) -> None:
+        self.overrides = overrides
+        self._fixed = overrides.apply(fixed) if fixed is not None else None
+        self._by_file: dict[Path | None, Config] = {}
+        self._by_dir: dict[Path, Path | None] = {}
+        self._fallback: Path | None | bool = False
+
+    def _nearest(self, directory: Path) -> Path | None:
+        if directory in self._by_dir:
+            return self._by_dir[directory]
+        found = find_config(directory)
+        self._by_dir[directory] = found
+        return found
+
+    def for_path(self, path: Path) -> Config:
+        if self._fixed is not None:
+            return self._fixed
+        p = Path(path).absolute()
+        directory = p if p.is_dir() else p.parent
+        source = self._nearest(directory)
+        if source is None:
+            if self._fallback is False:
+                self._fallback = find_config(Path.cwd())
+            source = self._fallback  # type: ignore[assignment]
+        cfg = self._by_file.get(source)
+        if cfg is None:
+            cfg = self._by_file[source] = self.overrides.apply(load_config(source))
+        return cfg
+
+    def configs(self) -> list[Config]:
+        """Every configuration resolved so far (to validate them up front)."""
+        return [self._fixed] if self._fixed is not None else list(self._by_file.values())

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import libcst as cst
 from libcst.metadata import PositionProvider
 
-from remediation_lint.config import Config
+from remediation_lint.config import Config, ConfigResolver
 from remediation_lint.context import FileContext
 from remediation_lint.fix import apply_fixes, parses, select_non_overlapping
 from remediation_lint.noqa import is_suppressed
@@ -409,9 +409,15 @@ class Discovered:
     writable: bool = True  # False for a symlink that points outside the given paths
 
 
-def discover(paths: Sequence[str], config: Config, excluded_dirs: frozenset[str] = DEFAULT_EXCLUDED_DIRS) -> Iterator[Discovered]:
+def discover(
+    paths: Sequence[str],
+    config: "Config | ConfigResolver",
+    excluded_dirs: frozenset[str] = DEFAULT_EXCLUDED_DIRS,
+) -> Iterator[Discovered]:
     """Python files under ``paths``: explicit files always, directories walked without following
-    directory symlinks (no loops), skipping excluded names, dangling links and directories named *.py."""
+    directory symlinks (no loops), skipping excluded names, virtualenvs, dangling links and directories
+    named *.py. ``config`` is one configuration or a resolver giving each directory its own."""
+    resolve = config.for_path if isinstance(config, ConfigResolver) else (lambda _p: config)
     roots = []
     for p in paths:
         try:
@@ -442,16 +448,17 @@ def discover(paths: Sequence[str], config: Config, excluded_dirs: frozenset[str]
             continue
         for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
             base = Path(dirpath)
+            cfg = resolve(base)
             dirnames[:] = sorted(
                 d for d in dirnames
-                if d not in excluded_dirs and not d.endswith(".egg-info") and not config.is_excluded(base / d)
+                if d not in excluded_dirs and not d.endswith(".egg-info") and not cfg.is_excluded(base / d)
                 and not _is_venv(base / d)
             )
             for name in sorted(filenames):
                 if not name.endswith(".py"):
                     continue
                 full = base / name
-                if config.is_excluded(full):
+                if cfg.is_excluded(full):
                     continue
                 shown = os.path.join(dirpath, name) if given not in (".", "./") else os.path.relpath(full)
                 yield from emit(shown, full)
@@ -465,13 +472,13 @@ def _is_venv(path: Path) -> bool:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(config: Config) -> None:
-    _WORKER["linter"] = Linter(config)
+def _worker_init(configs: list[Config]) -> None:
+    _WORKER["linters"] = [Linter(c) for c in configs]
 
 
-def _worker_check(item: tuple[str, str, bool, bool]) -> FileResult:
-    shown, real, fix, unsafe = item
-    return check_path(_WORKER["linter"], shown, Path(real), fix=fix, unsafe_fixes=unsafe)
+def _worker_check(item: tuple[str, str, bool, bool, int]) -> FileResult:
+    shown, real, fix, unsafe, config_index = item
+    return check_path(_WORKER["linters"][config_index], shown, Path(real), fix=fix, unsafe_fixes=unsafe)
 
 
 def check_path(linter: Linter, shown: str, real: Path, *, fix: bool, unsafe_fixes: bool) -> FileResult:
@@ -499,16 +506,25 @@ def check_path(linter: Linter, shown: str, real: Path, *, fix: bool, unsafe_fixe
 
 def run(
     files: Sequence[Discovered],
-    config: Config,
-    paths: Sequence[str],
+    config: "Config | ConfigResolver",
     *,
     fix: bool = False,
     unsafe_fixes: bool = False,
     jobs: int | None = None,
     on_result: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
+    """Check (and fix, in memory) every file; results in the order of ``files``."""
+    configs: list[Config] = []
+    index_of: dict[int, int] = {}
+    items = []
+    for d in files:
+        cfg = config.for_path(Path(d.path)) if isinstance(config, ConfigResolver) else config
+        key = id(cfg)
+        if key not in index_of:
+            index_of[key] = len(configs)
+            configs.append(cfg)
+        items.append((d.path, str(d.real), fix and d.writable, unsafe_fixes, index_of[key]))
     jobs = jobs or os.cpu_count() or 1
-    items = [(d.path, str(d.real), fix and d.writable, unsafe_fixes) for d in files]
     results: list[FileResult] = []
     if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
         import multiprocessing
@@ -516,15 +532,17 @@ def run(
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
         mp_context = multiprocessing.get_context(method)
         chunk = max(1, min(16, len(items) // (jobs * 4) or 1))
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=(config,)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=(configs,)
+        ) as pool:
             for result in pool.map(_worker_check, items, chunksize=chunk):
                 results.append(result)
                 if on_result:
                     on_result(result)
     else:
-        linter = Linter(config)
-        for shown, real, fx, unsafe in items:
-            result = check_path(linter, shown, Path(real), fix=fx, unsafe_fixes=unsafe)
+        linters = [Linter(c) for c in configs]
+        for shown, real, fx, unsafe, ci in items:
+            result = check_path(linters[ci], shown, Path(real), fix=fx, unsafe_fixes=unsafe)
             results.append(result)
             if on_result:
                 on_result(result)
