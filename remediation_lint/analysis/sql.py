@@ -1,0 +1,119 @@
+"""What a SQL (or SurrealQL) string does, read from the literal text of a query.
+
+Small and general on purpose: rules ask for the statement's verb, whether it reads or writes, whether it
+is a single-statement atomic form (``UPDATE ... RETURNING``, ``INSERT ... ON CONFLICT``, ``UPSERT``),
+whether it opens a transaction, and whether it batches with ``IN (...)``. Only literal text is read
+(plain strings, concatenations, the constant parts of f-strings); anything else gives ``None``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+READ_VERBS = frozenset({"SELECT", "WITH", "SHOW", "PRAGMA", "INFO", "LIVE", "EXPLAIN"})
+WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "CREATE", "UPSERT", "REPLACE", "MERGE", "RELATE"})
+TRANSACTION_VERBS = frozenset({"BEGIN", "START", "SAVEPOINT"})
+#: methods of DB-API / async drivers / ORMs that run a query or a statement
+QUERY_METHODS = frozenset({
+    "execute", "executemany", "executescript", "execute_write", "execute_many_write", "execute_read",
+    "fetch", "fetchall", "fetchone", "fetchrow", "fetchval", "fetch_all", "fetch_one", "fetch_val",
+    "query", "raw", "scalar", "scalars",
+})
+
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+_WORD = re.compile(r"[A-Za-z_]+")
+
+
+def literal_text(node: cst.CSTNode | None) -> str | None:
+    """The text of a string literal (concatenations and the constant parts of f-strings joined)."""
+    if isinstance(node, cst.SimpleString):
+        try:
+            value = node.evaluated_value
+        except Exception:  # pragma: no cover - malformed literal
+            return None
+        return value if isinstance(value, str) else value.decode("latin-1", "replace")
+    if isinstance(node, cst.ConcatenatedString):
+        left, right = literal_text(node.left), literal_text(node.right)
+        if left is None or right is None:
+            return None
+        return left + right
+    if isinstance(node, cst.FormattedString):
+        return "".join(
+            part.value if isinstance(part, cst.FormattedStringText) else " ? " for part in node.parts
+        )
+    return None
+
+
+def _normal(sql: str) -> str:
+    return _COMMENT.sub(" ", sql).strip().lstrip("(").strip()
+
+
+def verb(sql: str) -> str | None:
+    """The statement's leading keyword, upper-cased (``SELECT``, ``INSERT``, ``BEGIN`` ...)."""
+    match = _WORD.match(_normal(sql))
+    return match.group(0).upper() if match else None
+
+
+def _words(sql: str) -> list[str]:
+    return [w.upper() for w in _WORD.findall(_COMMENT.sub(" ", sql))]
+
+
+def is_write(sql: str) -> bool:
+    """True when the statement changes data (INSERT/UPDATE/DELETE/CREATE/UPSERT/...)."""
+    v = verb(sql)
+    if v in WRITE_VERBS:
+        return True
+    if v == "WITH":  # CTE followed by a write
+        return any(w in WRITE_VERBS for w in _words(sql))
+    return False
+
+
+def is_read(sql: str) -> bool:
+    """True when the statement only reads (SELECT, WITH ... SELECT, SHOW ...)."""
+    v = verb(sql)
+    return v in READ_VERBS and not is_write(sql)
+
+
+def is_atomic_write(sql: str) -> bool:
+    """A write that decides and writes in one statement: ``RETURNING``, ``ON CONFLICT``, ``UPSERT``,
+    ``INSERT OR IGNORE/REPLACE``, ``ON DUPLICATE KEY``, ``MERGE``, ``REPLACE``."""
+    if not is_write(sql):
+        return False
+    words = _words(sql)
+    text = " ".join(words)
+    if words and words[0] in {"UPSERT", "MERGE", "REPLACE"}:
+        return True
+    return (
+        "RETURNING" in words
+        or "ON CONFLICT" in text
+        or "ON DUPLICATE KEY" in text
+        or "INSERT OR IGNORE" in text
+        or "INSERT OR REPLACE" in text
+        or "WHERE NOT EXISTS" in text
+    )
+
+
+def begins_transaction(sql: str) -> bool:
+    """``BEGIN`` / ``BEGIN IMMEDIATE`` / ``START TRANSACTION`` / ``BEGIN TRANSACTION`` (SurrealQL too)."""
+    return verb(sql) in TRANSACTION_VERBS
+
+
+def has_in_list(sql: str) -> bool:
+    """The query batches over many keys: ``IN (...)``, ``= ANY(...)``, ``IN $ids``."""
+    text = " ".join(_words(sql))
+    return bool(re.search(r"\bIN\s*[\(\$\?:]", _COMMENT.sub(" ", sql), re.I)) or " ANY " in f" {text} "
+
+
+def tables_written(sql: str) -> set[str]:
+    """Lower-cased table names written by the statement (``INSERT INTO t``, ``UPDATE t``, ``CREATE t``)."""
+    out: set[str] = set()
+    for m in re.finditer(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|CREATE|UPSERT(?:\s+INTO)?)\s+([A-Za-z_][\w]*)", sql, re.I):
+        out.add(m.group(1).lower())
+    return out
+
+
+def tables_read(sql: str) -> set[str]:
+    """Lower-cased table names after ``FROM`` / ``JOIN``."""
+    return {m.group(1).lower() for m in re.finditer(r"\b(?:FROM|JOIN)\s+([A-Za-z_][\w]*)", sql, re.I)}
