@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-# flake8's inline pattern: "# noqa", optionally followed by ":" and a list of codes
-NOQA_RE = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z][0-9]+(?:[,\s]+[A-Z][0-9]+)*))?", re.IGNORECASE)
+# flake8's own inline pattern (flake8.defaults.NOQA_INLINE_REGEXP): "# noqa", optionally ":" and codes
+NOQA_RE = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 SEP_RE = re.compile(r"[,\s]+")
 
 
