@@ -1,0 +1,57 @@
+"""Whether code runs inside a transaction or a lock: ``async with db.transaction()``, ``session.begin()``,
+``transaction.atomic()``, ``with conn:`` (sqlite3), ``async with self._lock:``, ``lock.acquire()``."""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+import libcst as cst
+
+from remediation_lint.analysis.names import dotted_name
+
+TRANSACTION_CALLS = frozenset({"transaction", "begin", "begin_nested", "atomic", "transactional", "savepoint", "start_transaction"})
+_LOCKISH = re.compile(r"(^|_)(lock|locks|mutex|rlock|semaphore|sem)$|lock$", re.I)
+_CONNISH = re.compile(r"(^|_)(conn|connection|db|database|session|tx|txn|transaction|cursor)$", re.I)
+
+
+def protects(expr: cst.BaseExpression) -> bool:
+    """True when ``with <expr>:`` opens a transaction or holds a lock."""
+    if isinstance(expr, cst.Call):
+        name = dotted_name(expr.func) or ""
+        last = name.rsplit(".", 1)[-1]
+        if last in TRANSACTION_CALLS or last == "acquire" or _LOCKISH.search(last):
+            return True
+        # ``with self._lock_for(key):`` / ``with locks[key]:`` handled below; other calls are not protection
+        return last in {"Lock", "RLock", "Semaphore", "BoundedSemaphore"}
+    if isinstance(expr, cst.Subscript):
+        return protects(expr.value)
+    name = dotted_name(expr)
+    if name is None:
+        return False
+    last = name.rsplit(".", 1)[-1]
+    return bool(_LOCKISH.search(last) or _CONNISH.search(last))
+
+
+def with_protects(node: cst.With) -> bool:
+    return any(protects(item.item) for item in node.items)
+
+
+def decorated_transactional(func: cst.FunctionDef) -> bool:
+    """``@transaction.atomic`` / ``@db.transaction()`` / ``@transactional`` on a function."""
+    for dec in func.decorators:
+        expr = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+        last = (dotted_name(expr) or "").rsplit(".", 1)[-1]
+        if last in TRANSACTION_CALLS or _LOCKISH.search(last) or last in {"synchronized", "with_lock"}:
+            return True
+    return False
+
+
+def protected(ancestors: Iterable[cst.CSTNode]) -> cst.With | None:
+    """The innermost protecting ``with`` among ``ancestors`` (innermost first), or None."""
+    for node in ancestors:
+        if isinstance(node, cst.With) and with_protects(node):
+            return node
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return None
+    return None
