@@ -55,3 +55,22 @@ def protected(ancestors: Iterable[cst.CSTNode]) -> cst.With | None:
         if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             return None
     return None
+
+
+def opens_transaction(expr: cst.BaseExpression) -> bool:
+    """``with <expr>:`` makes the block atomic (a transaction, not merely a lock)."""
+    if isinstance(expr, cst.Call):
+        last = (dotted_name(expr.func) or "").rsplit(".", 1)[-1]
+        return last in TRANSACTION_CALLS
+    name = dotted_name(expr)
+    return bool(name) and bool(_CONNISH.search(name.rsplit(".", 1)[-1]))  # type: ignore[union-attr]
+
+
+def in_transaction(ancestors: Iterable[cst.CSTNode]) -> bool:
+    """True when one of ``ancestors`` (innermost first, stopping at the function) opens a transaction."""
+    for node in ancestors:
+        if isinstance(node, cst.With) and any(opens_transaction(item.item) for item in node.items):
+            return True
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+    return False
