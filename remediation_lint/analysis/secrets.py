@@ -36,6 +36,8 @@ LOOKUP_KEY_PARTS: frozenset[str] = frozenset(
         "settings", "state", "queue", "stream", "bucket", "object", "field", "column", "table", "unique",
         "dedupe", "dedup", "join", "public", "s3", "storage", "registry", "event", "message", "task", "job",
         "user", "order", "record", "item", "entry", "context", "request", "result", "memory", "namespace",
+        "payload", "data", "json", "response", "label", "tag", "attr", "attribute", "property", "prop", "match",
+        "sort", "ordering", "output", "input", "template", "translation", "i18n", "node", "parent", "child",
     }
 )
 
