@@ -58,7 +58,7 @@ class TestReadsRealConfig(Rule):
         "config_patterns": (r"(^|/)config\.(json|ya?ml|toml|ini)$", r"(^|/)settings\.(json|ya?ml|toml)$", r"(^|/)\.env(\.[a-z]+)?$", r"\.(db|sqlite3?)$"),
     }
     option_docs = {"config_patterns": "regexes for literal paths that name a real config file or database"}
-    limitations = "The import-time check follows the project's imports (two levels); with flake8 only the literal paths are checked."
+    limitations = "The import-time check follows the project's own imports two levels deep, from the project root the file belongs to."
 
     VALID = [
         Valid(
