@@ -38,10 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--unsafe-fixes", action="store_true", help="with --fix or --diff: also apply fixes that change behaviour")
     fix.add_argument("--diff", action="store_true", help="print the fixes as a unified diff and write nothing")
     out = p.add_argument_group("output")
-    out.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
+    out.add_argument(
+        "--format", choices=["text", "json", "sarif", "github", "plan"], default="text",
+        help="output format: text (default), json, sarif (2.1.0), github (Actions annotations), plan (Markdown remediation plan)",
+    )
+    out.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     out.add_argument("--statistics", action="store_true", help="print the number of findings per code")
     out.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
     out.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
+    out.add_argument("--no-progress", action="store_true", help="never show the progress line")
+    legacy = p.add_argument_group("adopting on a legacy codebase")
+    legacy.add_argument("--write-baseline", metavar="FILE", help="record the current findings in FILE and exit 0")
+    legacy.add_argument("--baseline", metavar="FILE", help="report only findings that are not in the baseline FILE")
+    legacy.add_argument("--add-noqa", action="store_true", help="add `# noqa: RMDxxx` to every line with a finding")
     other = p.add_argument_group("other")
     other.add_argument("--config", metavar="FILE", help="configuration file (default: nearest pyproject.toml with [tool.remediation-lint])")
     other.add_argument("--isolated", action="store_true", help="ignore every configuration file")
@@ -122,8 +131,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         files = list(discover(paths, resolver))
     except ConfigError as exc:
         return _error(str(exc))
+    if sum(bool(x) for x in (args.fix or args.diff, args.write_baseline, args.add_noqa)) > 1:
+        return _error("--fix/--diff, --write-baseline and --add-noqa cannot be combined")
+    baseline = None
+    if args.baseline:
+        from remediation_lint.baseline import BaselineError, load_baseline
+
+        try:
+            baseline = load_baseline(Path(args.baseline))
+        except BaselineError as exc:
+            return _error(str(exc))
     fixing = args.fix or args.diff
-    results = run(files, resolver, fix=fixing, unsafe_fixes=args.unsafe_fixes, jobs=args.jobs)
+    progress = _Progress(len(files)) if _show_progress(args, len(files)) else None
+    results = run(
+        files, resolver, fix=fixing, unsafe_fixes=args.unsafe_fixes, jobs=args.jobs,
+        want_edits=args.format == "sarif", on_result=progress.update if progress else None,
+    )
+    if progress:
+        progress.done()
+    if args.write_baseline:
+        from remediation_lint.baseline import write_baseline
+
+        all_findings = [f for r in results for f in r.findings]
+        count = write_baseline(Path(args.write_baseline), all_findings)
+        for note in (n for r in results for n in r.notes):
+            print(f"remediation-lint: {note}", file=sys.stderr)
+        print(f"Wrote {count} finding(s) to the baseline {args.write_baseline}.", file=sys.stderr)
+        return 0
+    if args.add_noqa:
+        return _add_noqa(results, files)
 
     notes: list[str] = []
     fixed_count = 0
@@ -147,6 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     continue
         findings.extend(result.findings)
     findings.sort(key=lambda f: f.sort_key())
+    if baseline is not None:
+        from remediation_lint.baseline import filter_new
+
+        before = len(findings)
+        findings = filter_new(findings, baseline, Path(args.baseline))
+        notes.append(f"{before - len(findings)} finding(s) suppressed by the baseline {args.baseline}")
     if args.diff:
         # the diff is the output; findings are not re-printed
         sys.stdout.write("".join(diff_chunks))
@@ -162,9 +204,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from remediation_lint.report.text import statistics
 
     if args.statistics and args.format == "text":
-        sys.stdout.write(statistics(findings))
+        report = statistics(findings)
+    elif args.format == "plan":
+        from remediation_lint.report.plan import render as render_plan
+
+        report = render_plan(findings, title=", ".join(paths))
     else:
-        sys.stdout.write(FORMATS[args.format](findings))
+        report = FORMATS[args.format](findings)
+    if args.output:
+        try:
+            Path(args.output).write_text(report, encoding="utf-8")
+        except OSError as exc:
+            return _error(f"cannot write {args.output}: {exc.strerror}")
+    else:
+        sys.stdout.write(report)
     for note in notes:
         print(f"remediation-lint: {note}", file=sys.stderr)
     if not args.quiet:
@@ -183,6 +236,65 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(", ".join(parts) + ".", file=sys.stderr)
     if findings and not args.exit_zero:
         return 1
+    return 0
+
+
+def _show_progress(args: argparse.Namespace, n_files: int) -> bool:
+    if args.no_progress or args.quiet or n_files < 20:
+        return False
+    if os.environ.get("CI") or os.environ.get("GITHUB_ACTIONS"):
+        return False
+    return sys.stderr.isatty()
+
+
+class _Progress:
+    """A single updating line on a terminal's stderr: files done of total, findings so far."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done_count = 0
+        self.findings = 0
+
+    def update(self, result) -> None:
+        self.done_count += 1
+        self.findings += len(result.findings)
+        if self.done_count % 10 == 0 or self.done_count == self.total:
+            sys.stderr.write(f"\r\x1b[Kremediation-lint: {self.done_count}/{self.total} files, {self.findings} finding(s)")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()
+
+
+def _add_noqa(results, files) -> int:
+    from remediation_lint.noqa import add_noqa
+
+    writable = {d.path: d.writable for d in files}
+    lines_changed = files_changed = 0
+    for result in results:
+        if not result.findings or result.original is None or not writable.get(result.path, False):
+            continue
+        by_line: dict[int, set[str]] = {}
+        for f in result.findings:
+            if f.code != "RMD000":
+                by_line.setdefault(f.line, set()).add(f.code)
+        if not by_line:
+            continue
+        new, changed, skipped = add_noqa(result.original, by_line)
+        for line in skipped:
+            print(f"remediation-lint: {result.path}:{line}: cannot take a noqa comment (multi-line string or continuation)", file=sys.stderr)
+        if changed:
+            try:
+                write_atomic(Path(result.path), new, expected_original=result.original)
+            except (StaleFileError, OSError) as exc:
+                print(f"remediation-lint: {exc}", file=sys.stderr)
+                continue
+            lines_changed += changed
+            files_changed += 1
+        for note in result.notes:
+            print(f"remediation-lint: {note}", file=sys.stderr)
+    print(f"Added noqa comments to {lines_changed} line(s) in {files_changed} file(s).", file=sys.stderr)
     return 0
 
 

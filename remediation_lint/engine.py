@@ -45,6 +45,11 @@ class Finding:
     severity: str
     fix_safety: str | None = None
     fix_applicable: bool = False
+    #: stable identity for baselines: code + normalised text of the line and its neighbours
+    fingerprint: str = ""
+    #: line-based edits of this finding's own fix (only when the linter was asked for them, e.g. SARIF):
+    #: dicts with start_line, end_line (exclusive, 1-based) and the replacement text
+    edits: list[dict[str, Any]] | None = None
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.path, self.line, self.column, self.code, self.message)
@@ -213,6 +218,32 @@ def _ast_reason(data: bytes | str) -> str | None:
     return None
 
 
+def fingerprint(code: str, lines: Sequence[str], line: int) -> str:
+    """Code plus the whitespace-normalised text of the line and its two neighbours (not the number)."""
+    import hashlib
+
+    window = [" ".join(text.split()) for text in lines[max(0, line - 2) : line + 1]]
+    window = [text for text in window if text]  # blank neighbours come and go with unrelated edits
+    return hashlib.sha1("\n".join([code, *window]).encode("utf-8", "replace")).hexdigest()[:20]
+
+
+def fix_edits(module: cst.Module, fix: Fix) -> list[dict[str, Any]] | None:
+    """The line-based edits that one fix makes, or None if it cannot be applied alone."""
+    import difflib
+
+    try:
+        new = apply_fixes(module, [fix]).code
+    except Exception:
+        return None
+    before = module.code.splitlines(keepends=True)
+    after = new.splitlines(keepends=True)
+    edits = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
+        if tag != "equal":
+            edits.append({"start_line": i1 + 1, "end_line": i2 + 1, "text": "".join(after[j1:j2])})
+    return edits
+
+
 def parse_error_finding(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
     reason = " ".join(reason.split())
     return Finding(
@@ -224,6 +255,7 @@ def parse_error_finding(path: str, reason: str, line: int = 1, column: int = 1) 
         line,
         column,
         Severity.HIGH.value,
+        fingerprint=fingerprint(PARSE_ERROR_CODE, [reason], 1),
     )
 
 
@@ -250,6 +282,8 @@ class Linter:
         self.config = config
         self.rules = config.enabled_rules()
         self.projects = projects if projects is not None else ProjectSet()
+        #: compute each fixable finding's own edits (SARIF ``fixes``); costs one fix application each
+        self.want_edits = False
 
     def rules_for(self, path: str, data: bytes) -> list[type[Rule]]:
         ignored = self.config.ignored_for(path)
@@ -322,12 +356,14 @@ class Linter:
             seen.add(key)
             fix_safety = report.fix.safety.value if report.fix else None
             applicable = bool(report.fix) and (report.fix.safety is FixSafety.SAFE or unsafe_fixes)  # type: ignore[union-attr]
-            out.append(
-                Finding(
-                    report.code, report.message, path, line, col + 1, end_line, end_col + 1,
-                    severity.get(report.code, Severity.MEDIUM.value), fix_safety, applicable,
-                )
+            finding = Finding(
+                report.code, report.message, path, line, col + 1, end_line, end_col + 1,
+                severity.get(report.code, Severity.MEDIUM.value), fix_safety, applicable,
+                fingerprint=fingerprint(report.code, lines, line),
             )
+            if self.want_edits and report.fix is not None:
+                finding.edits = fix_edits(ctx.module, report.fix)
+            out.append(finding)
         return out
 
     def _applicable(self, ctx: FileContext, unsafe_fixes: bool) -> list[Fix]:
@@ -472,8 +508,15 @@ def _is_venv(path: Path) -> bool:
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(configs: list[Config]) -> None:
-    _WORKER["linters"] = [Linter(c) for c in configs]
+def _make_linters(configs: list[Config], want_edits: bool) -> list[Linter]:
+    linters = [Linter(c) for c in configs]
+    for linter in linters:
+        linter.want_edits = want_edits
+    return linters
+
+
+def _worker_init(configs: list[Config], want_edits: bool = False) -> None:
+    _WORKER["linters"] = _make_linters(configs, want_edits)
 
 
 def _worker_check(item: tuple[str, str, bool, bool, int]) -> FileResult:
@@ -512,6 +555,7 @@ def run(
     unsafe_fixes: bool = False,
     jobs: int | None = None,
     on_result: Callable[[FileResult], None] | None = None,
+    want_edits: bool = False,
 ) -> list[FileResult]:
     """Check (and fix, in memory) every file; results in the order of ``files``."""
     configs: list[Config] = []
@@ -533,14 +577,14 @@ def run(
         mp_context = multiprocessing.get_context(method)
         chunk = max(1, min(16, len(items) // (jobs * 4) or 1))
         with ProcessPoolExecutor(
-            max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=(configs,)
+            max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=(configs, want_edits)
         ) as pool:
             for result in pool.map(_worker_check, items, chunksize=chunk):
                 results.append(result)
                 if on_result:
                     on_result(result)
     else:
-        linters = [Linter(c) for c in configs]
+        linters = _make_linters(configs, want_edits)
         for shown, real, fx, unsafe, ci in items:
             result = check_path(linters[ci], shown, Path(real), fix=fx, unsafe_fixes=unsafe)
             results.append(result)
