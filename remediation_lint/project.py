@@ -437,21 +437,46 @@ class ProjectIndex:
         if len(candidates) > 1:
             if from_path is None:
                 return None
-            here = from_path.resolve().parent.parts
-
-            def shared(p: Path) -> int:
-                n = 0
-                for a, b in zip(here, p.parent.parts):
-                    if a != b:
-                        break
-                    n += 1
-                return n
-
-            ranked = sorted(candidates, key=shared, reverse=True)
-            if shared(ranked[0]) == shared(ranked[1]):
-                return None
-            return self.module_for_path(ranked[0])
+            chosen = self._closest(name, candidates, from_path.resolve())
+            return self.module_for_path(chosen) if chosen is not None else None
         return self.module_for_path(candidates[0])
+
+    @staticmethod
+    def _closest(name: str, candidates: list[Path], importer: Path) -> Path | None:
+        """Pick among same-named modules the way an import from ``importer`` would.
+
+        A candidate's base is the directory that would have to be on ``sys.path`` for ``name`` to mean
+        it. Candidates whose base contains the importing file come first, the deepest base winning (so a
+        ``remediated/`` copy imports its own siblings, while ``tests/`` imports the top-level package);
+        then the candidate sharing the longest directory prefix with the importer. A tie is no answer.
+        """
+        depth = len(name.split("."))
+        here = importer.parent.parts
+
+        def base(p: Path) -> Path:
+            up = depth if p.name != "__init__.py" else depth + 1
+            b = p
+            for _ in range(up):
+                b = b.parent
+            return b
+
+        def shared(p: Path) -> int:
+            n = 0
+            for a, b in zip(here, p.parent.parts):
+                if a != b:
+                    break
+                n += 1
+            return n
+
+        def rank(p: Path) -> tuple[int, int, int]:
+            b = base(p)
+            importable = b == importer.parent or b in importer.parents
+            return (1 if importable else 0, len(b.parts) if importable else 0, shared(p))
+
+        ranked = sorted(candidates, key=rank, reverse=True)
+        if rank(ranked[0]) == rank(ranked[1]):
+            return None
+        return ranked[0]
 
     def split_symbol(self, full: str, from_path: Path | None, level: int = 0) -> tuple[ModuleRef | None, str]:
         """Split ``pkg.mod.Class.method`` into the longest module prefix and the rest."""
