@@ -11,6 +11,7 @@ found wherever it is. Anything that cannot be resolved is ``UNKNOWN``, and calle
 from __future__ import annotations
 
 import ast
+import re
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,9 @@ import libcst as cst
 
 from remediation_lint.analysis.names import dotted_name
 from remediation_lint.knowledge.web_auth import DEPENDENCY_MARKERS, ROUTE_METHODS, ROUTER_CLASSES
+
+#: ``{project_id}`` / ``{path:path}`` parameters of a route path
+PATH_PARAM_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
 
 AUTH = "auth"
 NOT_AUTH = "not-auth"

@@ -24,6 +24,8 @@ from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
 #: strings in a handler body that show it authenticates by hand
 _MANUAL_AUTH = ("authorization", "x-api-key", "api-key")
+#: calls that show a handler validates a credential by hand
+_MANUAL_AUTH_CALLS = ("decode_token", "decode_access_token", "validate_token", "verify_jwt", "check_api_key")
 
 
 class RouteWithoutAuth(Rule):
@@ -371,7 +373,7 @@ class RouteWithoutAuth(Rule):
                     elif result == UNKNOWN and verdict != AUTH:
                         verdict = UNKNOWN
         id_params = [p for p in _PATH_PARAM.findall(route.path or "") if self._owned.search(p)]
-        scan = scan_body(route.func, user_params, resolver.auth_names)
+        scan = scan_body(route.func, user_params, (*resolver.auth_names, *_MANUAL_AUTH_CALLS))
         if verdict != AUTH:
             if scan.called or any(marker in s for s in scan.strings for marker in _MANUAL_AUTH):
                 return UNKNOWN  # authenticates by hand
