@@ -39,11 +39,15 @@ class ProcessInfo:
     stdout_piped: bool
     stderr_piped: bool
     command: str | None
-    #: every word of the command is a string literal (a fixed query such as ``nvidia-smi -L``)
+    #: every argument of the command is a string literal (a fixed query such as ``nvidia-smi -L``)
     literal: bool = False
 
     def piped(self, stream: str) -> bool:
         return self.stdout_piped if stream == "stdout" else self.stderr_piped if stream == "stderr" else False
+
+
+#: stands for any number of words that are not known (a starred expression: ``[git, "apply", *args]``)
+UNKNOWN_WORDS = "\x00*"
 
 
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:
@@ -132,7 +136,7 @@ def command_tokens(
             if isinstance(element, cst.StarredElement):
                 inner = command_tokens(ctx, element.value, lists)
                 if inner is None:
-                    words.append(None)
+                    words.append(UNKNOWN_WORDS)
                 else:
                     words.extend(inner)
                 continue
@@ -157,7 +161,7 @@ def call_command(ctx: "FileContext", call: cst.Call, qualified: str | None,
         for arg in args:
             if arg.star == "*":
                 inner = command_tokens(ctx, arg.value, lists)
-                words.extend(inner if inner is not None else [None])
+                words.extend(inner if inner is not None else [UNKNOWN_WORDS])
             else:
                 words.append(string_value(arg.value))
         return words
@@ -167,7 +171,7 @@ def call_command(ctx: "FileContext", call: cst.Call, qualified: str | None,
 
 
 def program_name(words: Sequence[str | None] | None) -> str | None:
-    if not words or words[0] is None:
+    if not words or words[0] is None or words[0] == UNKNOWN_WORDS:
         return None
     return words[0].replace("\\", "/").rsplit("/", 1)[-1] or None
 
@@ -199,8 +203,10 @@ def process_info(ctx: "FileContext", expr: cst.BaseExpression) -> ProcessInfo | 
 
 
 def is_literal_command(words: Sequence[str | None] | None) -> bool:
-    """A command whose every word is a string literal."""
-    return bool(words) and all(word is not None for word in words)  # type: ignore[union-attr]
+    """A fixed command: every argument is a string literal (the program may be a resolved path variable)."""
+    if not words or words[0] == UNKNOWN_WORDS:
+        return False
+    return all(word is not None and word != UNKNOWN_WORDS for word in words[1:])
 
 
 class ProcessTracker:
@@ -230,7 +236,7 @@ class ProcessTracker:
             name = self.ctx.dotted(target)
             if name is None:
                 continue
-            if isinstance(value, (cst.List, cst.Tuple, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)) \
+            if isinstance(value, (cst.List, cst.Tuple, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Call)) \
                     and isinstance(target, cst.Name):
                 self._literals[-1][name] = value
             elif isinstance(target, cst.Name):

@@ -34,8 +34,9 @@ class UnboundedOutputRead(Rule):
       `stderr=PIPE`, and `subprocess.check_output(...)`/`getoutput(...)`, which have no size bound.
 
     The process must be bound in the same function (or as `self.<attr>` in the same class); a receiver
-    whose origin is unknown is not reported. Commands whose every word is a string literal (a fixed query
-    such as `["nvidia-smi", "--query-gpu=name"]`) print a known, small amount and are only reported with
+    whose origin is unknown is not reported. Commands whose every argument is a string literal (a fixed
+    query such as `["nvidia-smi", "--query-gpu=name"]` or `[nvidia_smi, "-L"]` with the program resolved
+    by `shutil.which`) print a known, small amount and are only reported with
     the `report_literal_commands` option; commands built from variables (task commands, CLI skills with
     user arguments) are what the rule is for. Reads in bounded chunks (`read(n)`, `readline()` on an
     asyncio stream, which its `limit` bounds) and output sent to a file or `DEVNULL` are fine.
@@ -62,7 +63,7 @@ class UnboundedOutputRead(Rule):
     triggers = (b"subprocess",)
     options = {"report_literal_commands": False}
     option_docs = {
-        "report_literal_commands": "also report commands whose every word is a literal (fixed queries such as `nvidia-smi -L`)",
+        "report_literal_commands": "also report commands whose every argument is a literal (fixed queries such as `nvidia-smi -L`)",
     }
     cwe = (400,)
 
@@ -135,6 +136,9 @@ class UnboundedOutputRead(Rule):
 
             def gpu_name() -> str:
                 return subprocess.check_output(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], timeout=5).decode()
+
+            def gpu_count(nvidia_smi: str) -> int:
+                return len(subprocess.run([nvidia_smi, "-L"], capture_output=True, timeout=5).stdout.splitlines())
             """
         ),
         Valid(
