@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     other = p.add_argument_group("other")
     other.add_argument("--config", metavar="FILE", help="configuration file (default: nearest pyproject.toml with [tool.remediation-lint])")
     other.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    other.add_argument("--no-cache", action="store_true", help="do not read or write the result cache")
+    other.add_argument(
+        "--cache-dir", metavar="DIR", default=os.environ.get("REMEDIATION_LINT_CACHE_DIR", ".remediation_lint_cache"),
+        help="where cached results live (default: .remediation_lint_cache in the working directory)",
+    )
     other.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: number of cores)")
     other.add_argument("--list-rules", action="store_true", help="list every rule with its metadata and exit")
     other.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
@@ -146,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = run(
         files, resolver, fix=fixing, unsafe_fixes=args.unsafe_fixes, jobs=args.jobs,
         want_edits=args.format == "sarif", on_result=progress.update if progress else None,
+        cache_dir=None if args.no_cache or fixing or args.add_noqa else args.cache_dir,
     )
     if progress:
         progress.done()
@@ -218,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _error(f"cannot write {args.output}: {exc.strerror}")
     else:
         sys.stdout.write(report)
+    sys.stdout.flush()
     for note in notes:
         print(f"remediation-lint: {note}", file=sys.stderr)
     if not args.quiet:

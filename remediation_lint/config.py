@@ -287,8 +287,15 @@ class Overrides:
     preview: bool = False
 
     def apply(self, cfg: Config) -> Config:
+        """Layer the command line over a file's settings, as ruff does: ``--select`` starts the
+        selection afresh (the file's select, extend-select and ignore no longer apply)."""
         from dataclasses import replace
 
+        if self.select is not None:
+            return replace(
+                cfg, select=list(self.select), extend_select=list(self.extend_select), ignore=list(self.ignore),
+                preview=cfg.preview or self.preview,
+            )
         return replace(
             cfg,
             select=list(self.select) if self.select is not None else list(cfg.select),

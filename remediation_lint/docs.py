@@ -163,6 +163,9 @@ def write(root: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args and (args[0].startswith("-") or not Path(args[0]).is_dir()):
+        print("usage: python -m remediation_lint.docs [PROJECT_ROOT]  (regenerates docs/ and the README table)")
+        return 0 if args[0] in ("-h", "--help") else 2
     root = Path(args[0]) if args else Path(__file__).resolve().parent.parent
     for path in write(root):
         print(f"wrote {path}")

@@ -15,7 +15,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import libcst as cst
 from libcst.metadata import PositionProvider
@@ -26,6 +26,9 @@ from remediation_lint.fix import apply_fixes, parses, select_non_overlapping
 from remediation_lint.noqa import is_suppressed
 from remediation_lint.project import DEFAULT_EXCLUDED_DIRS, ProjectIndex, ProjectSet
 from remediation_lint.rule import Fix, FixSafety, Report, Rule, Severity
+
+if TYPE_CHECKING:  # pragma: no cover
+    from remediation_lint.cache import Cache
 
 PARSE_ERROR_CODE = "RMD000"
 MAX_FIX_ROUNDS = 10
@@ -78,6 +81,9 @@ class FileResult:
     fixes_applied: int = 0
     notes: list[str] = field(default_factory=list)
     parse_error: bool = False
+    #: files whose summaries the project pass read for this file ("*": the whole project)
+    deps: set[str] = field(default_factory=set)
+    from_cache: bool = False
 
 
 # -- the batched traversal ---------------------------------------------------------------------------
@@ -318,16 +324,22 @@ class Linter:
             result.parse_error = True
             return result
         project = self.projects.index_for(path) if any(r.needs_project for r in rule_classes) else None
+        if project is not None:
+            project.recording = set()
         try:
             ctx, failures = run_rules(module, path, rule_classes, self.config, project)
+            for code, exc in failures:
+                result.notes.append(f"{path}: internal error in {code}: {type(exc).__name__}: {exc}")
+            if fix:
+                ctx = self._fix_loop(module, ctx, path, rule_classes, project, unsafe_fixes, result, raw)
         except RecursionError:
             result.findings.append(parse_error_finding(path, "too deeply nested to analyse (recursion limit)"))
             result.parse_error = True
             return result
-        for code, exc in failures:
-            result.notes.append(f"{path}: internal error in {code}: {type(exc).__name__}: {exc}")
-        if fix:
-            ctx = self._fix_loop(module, ctx, path, rule_classes, project, unsafe_fixes, result, raw)
+        finally:
+            if project is not None:
+                result.deps = project.recording or set()
+                project.recording = None
         result.findings.extend(self._findings(ctx, path, unsafe_fixes))
         return result
 
@@ -515,16 +527,45 @@ def _make_linters(configs: list[Config], want_edits: bool) -> list[Linter]:
     return linters
 
 
-def _worker_init(configs: list[Config], want_edits: bool = False) -> None:
+def _worker_init(configs: list[Config], want_edits: bool = False, cache_dir: str | None = None) -> None:
     _WORKER["linters"] = _make_linters(configs, want_edits)
+    _WORKER["caches"] = [_cache_for(c, want_edits, cache_dir) for c in configs] if cache_dir else None
 
 
 def _worker_check(item: tuple[str, str, bool, bool, int]) -> FileResult:
     shown, real, fix, unsafe, config_index = item
-    return check_path(_WORKER["linters"][config_index], shown, Path(real), fix=fix, unsafe_fixes=unsafe)
+    caches = _WORKER.get("caches")
+    return check_path(
+        _WORKER["linters"][config_index], shown, Path(real), fix=fix, unsafe_fixes=unsafe,
+        cache=caches[config_index] if caches else None,
+    )
 
 
-def check_path(linter: Linter, shown: str, real: Path, *, fix: bool, unsafe_fixes: bool) -> FileResult:
+def _pack_signature() -> str:
+    """Changes whenever the rule pack's code changes (version, or any module's size/mtime)."""
+    from remediation_lint import __version__
+
+    root = Path(__file__).resolve().parent
+    parts = [__version__]
+    for p in sorted(root.rglob("*.py")):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        parts.append(f"{p.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(parts)
+
+
+def _cache_for(config: Config, want_edits: bool, cache_dir: str) -> "Cache":
+    from remediation_lint.cache import Cache
+
+    salt = "\n".join([_pack_signature(), config.fingerprint(), f"edits={want_edits}"])
+    return Cache(Path(cache_dir), salt)
+
+
+def check_path(
+    linter: Linter, shown: str, real: Path, *, fix: bool, unsafe_fixes: bool, cache: "Cache | None" = None
+) -> FileResult:
     try:
         data = real.read_bytes()
     except FileNotFoundError:
@@ -535,8 +576,29 @@ def check_path(linter: Linter, shown: str, real: Path, *, fix: bool, unsafe_fixe
         result = FileResult(shown)
         result.notes.append(f"{shown}: cannot read ({exc.strerror}); skipped")
         return result
+    use_cache = cache is not None and not fix
+    if use_cache:
+        key = cache.key(shown, data)  # type: ignore[union-attr]
+        entry = cache.get(key, lambda: linter.projects.index_for(shown).files())  # type: ignore[union-attr]
+        if entry is not None:
+            findings = [Finding(**f) for f in entry["findings"]]
+            for f in findings:
+                f.path = shown
+            return FileResult(shown, findings=findings, original=data, from_cache=True)
     try:
-        return linter.check(data, shown, fix=fix, unsafe_fixes=unsafe_fixes)
+        result = linter.check(data, shown, fix=fix, unsafe_fixes=unsafe_fixes)
+        if use_cache and not result.notes:
+            from dataclasses import asdict
+
+            own = str(real.resolve())
+            deps: dict[str, str] = {}
+            for dep in result.deps:
+                if dep == "*":
+                    deps[dep] = cache.project_hash(linter.projects.index_for(shown).files())  # type: ignore[union-attr]
+                elif dep != own:
+                    deps[dep] = cache.file_hash(dep) or "-"  # type: ignore[union-attr]
+            cache.put(key, [asdict(f) for f in result.findings], deps)  # type: ignore[union-attr]
+        return result
     except RecursionError:
         result = FileResult(shown, original=data, parse_error=True)
         result.findings.append(parse_error_finding(shown, "too deeply nested to analyse (recursion limit)"))
@@ -556,6 +618,7 @@ def run(
     jobs: int | None = None,
     on_result: Callable[[FileResult], None] | None = None,
     want_edits: bool = False,
+    cache_dir: str | None = None,
 ) -> list[FileResult]:
     """Check (and fix, in memory) every file; results in the order of ``files``."""
     configs: list[Config] = []
@@ -577,7 +640,7 @@ def run(
         mp_context = multiprocessing.get_context(method)
         chunk = max(1, min(16, len(items) // (jobs * 4) or 1))
         with ProcessPoolExecutor(
-            max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=(configs, want_edits)
+            max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=(configs, want_edits, cache_dir)
         ) as pool:
             for result in pool.map(_worker_check, items, chunksize=chunk):
                 results.append(result)
@@ -585,8 +648,11 @@ def run(
                     on_result(result)
     else:
         linters = _make_linters(configs, want_edits)
+        caches = [_cache_for(c, want_edits, cache_dir) for c in configs] if cache_dir else None
         for shown, real, fx, unsafe, ci in items:
-            result = check_path(linters[ci], shown, Path(real), fix=fx, unsafe_fixes=unsafe)
+            result = check_path(
+                linters[ci], shown, Path(real), fix=fx, unsafe_fixes=unsafe, cache=caches[ci] if caches else None
+            )
             results.append(result)
             if on_result:
                 on_result(result)

@@ -367,6 +367,13 @@ class ProjectIndex:
         self._by_name: dict[str, list[Path]] | None = None
         self._refs: dict[Path, ModuleRef] = {}
         self._graph: dict[Path, list[tuple[Path, ImportEdge]]] | None = None
+        #: while set, the files whose summaries were read (``"*"`` for the whole project); the cache
+        #: keys project-wide results on them
+        self.recording: set[str] | None = None
+
+    def _record(self, what: str) -> None:
+        if self.recording is not None:
+            self.recording.add(what)
 
     @classmethod
     def for_paths(cls, paths: Iterable[str | Path]) -> "ProjectIndex":
@@ -402,6 +409,7 @@ class ProjectIndex:
 
     def module_for_path(self, path: str | Path) -> ModuleRef | None:
         p = Path(path).resolve()
+        self._record(str(p))
         if p in self._refs:
             return self._refs[p]
         if not p.is_file() and str(p) not in self._sources:
@@ -600,6 +608,7 @@ class ProjectIndex:
 
     # -- whole project -------------------------------------------------------------------------------
     def all_modules(self) -> list[ModuleRef]:
+        self._record("*")
         refs = []
         for f in self.files():
             ref = self.module_for_path(f)
@@ -609,6 +618,7 @@ class ProjectIndex:
 
     def import_graph(self) -> dict[Path, list[tuple[Path, ImportEdge]]]:
         """Module-level import edges between project modules (``TYPE_CHECKING`` imports excluded)."""
+        self._record("*")
         if self._graph is None:
             graph: dict[Path, list[tuple[Path, ImportEdge]]] = {}
             for ref in self.all_modules():

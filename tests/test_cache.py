@@ -1,0 +1,89 @@
+"""The result cache: warm runs reuse results, and every kind of change invalidates what it must."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+PICKLE = "import pickle\n\n\ndef handle(sock):\n    return pickle.loads(sock.recv())\n"
+SERVER_SYNC = "class Server:\n    def start(self):\n        return None\n"
+SERVER_ASYNC = "class Server:\n    async def start(self):\n        return None\n"
+APP = (
+    "import asyncio\n\nfrom pkg.server import Server\n\n\n"
+    "class App:\n    def __init__(self):\n        self.server = Server()\n\n"
+    "    async def run(self):\n        asyncio.create_task(self.server.start())\n"
+)
+
+
+def lint(cwd: Path, *extra: str) -> list[tuple[str, int, str]]:
+    proc = run_cli("--format", "json", "-j", "1", *extra, ".", cwd=cwd)
+    assert proc.returncode in (0, 1), proc.stderr
+    return [(d["path"], d["line"], d["code"]) for d in json.loads(proc.stdout)]
+
+
+def entries(cwd: Path) -> int:
+    return len(list((cwd / ".remediation_lint_cache").rglob("*.json")))
+
+
+def test_warm_run_reuses_and_edit_invalidates(tmp_path):
+    (tmp_path / "a.py").write_text(PICKLE)
+    (tmp_path / "b.py").write_text("x = 1\n")
+    cold = lint(tmp_path)
+    assert cold == [("a.py", 5, "RMD101")]
+    assert entries(tmp_path) == 2
+    assert (tmp_path / ".remediation_lint_cache" / ".gitignore").exists()
+    # warm: same answer; make the cached entry the only possible source by corrupting nothing and
+    # checking the entry count did not grow
+    assert lint(tmp_path) == cold
+    assert entries(tmp_path) == 2
+    (tmp_path / "a.py").write_text("import json\n\n\ndef handle(sock):\n    return json.loads(sock.recv())\n")
+    assert lint(tmp_path) == []
+    assert entries(tmp_path) == 3
+
+
+def test_cached_results_are_what_is_served(tmp_path):
+    (tmp_path / "a.py").write_text(PICKLE)
+    lint(tmp_path)
+    # tamper with the stored entry: a warm run must serve it, proving the cache is really read
+    entry = next((tmp_path / ".remediation_lint_cache").rglob("*.json"))
+    data = json.loads(entry.read_text())
+    data["findings"][0]["message"] = "from the cache"
+    entry.write_text(json.dumps(data))
+    proc = run_cli("--format", "json", "-j", "1", ".", cwd=tmp_path)
+    assert json.loads(proc.stdout)[0]["message"] == "from the cache"
+    proc = run_cli("--format", "json", "-j", "1", "--no-cache", ".", cwd=tmp_path)
+    assert json.loads(proc.stdout)[0]["message"] != "from the cache"
+
+
+def test_changed_config_invalidates(tmp_path):
+    (tmp_path / "a.py").write_text(PICKLE)
+    (tmp_path / "pyproject.toml").write_text("[tool.remediation-lint]\nselect = [\"RMD1\"]\n")
+    assert lint(tmp_path) == [("a.py", 5, "RMD101")]
+    (tmp_path / "pyproject.toml").write_text("[tool.remediation-lint]\nignore = [\"RMD101\"]\n")
+    assert lint(tmp_path) == []
+    assert lint(tmp_path, "--select", "RMD101") == [("a.py", 5, "RMD101")]
+
+
+def test_changed_dependency_module_rechecks_its_callers(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "server.py").write_text(SERVER_SYNC)
+    (pkg / "app.py").write_text(APP)
+    assert ("pkg/app.py", 11, "RMD201") in lint(tmp_path)
+    assert ("pkg/app.py", 11, "RMD201") in lint(tmp_path)  # warm
+    (pkg / "server.py").write_text(SERVER_ASYNC)  # only the callee changes
+    assert ("pkg/app.py", 11, "RMD201") not in lint(tmp_path)
+    (pkg / "server.py").write_text(SERVER_SYNC)
+    assert ("pkg/app.py", 11, "RMD201") in lint(tmp_path)
+
+
+def test_cache_dir_option_and_fix_bypass(tmp_path):
+    (tmp_path / "a.py").write_text(PICKLE)
+    lint(tmp_path, "--cache-dir", "custom")
+    assert (tmp_path / "custom").is_dir() and not (tmp_path / ".remediation_lint_cache").exists()
+    lint(tmp_path, "--no-cache")
+    assert not (tmp_path / ".remediation_lint_cache").exists()
