@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+import unicodedata
+
+import libcst as cst
+
+from remediation_lint.knowledge.ascii_replacements import ASCII_REPLACEMENTS, UTF8_LEAD_BYTES
+from remediation_lint.rule import FixSafety, Invalid, Provenance, Rule, Severity, Valid
+
+
+class NonAsciiSource(Rule):
+    """Non-ASCII characters in code, comments or docstrings: write them in ASCII.
+
+    ## What it does
+    Reports comments, docstrings and identifiers that contain non-ASCII characters (arrows, smart
+    quotes, dashes, ellipses, comments in other languages), naming the first such character and its
+    Unicode name. String literals that are not docstrings are text meant for users and are only
+    checked with the `check_strings` option.
+
+    ## Why is this bad?
+    Non-ASCII source breaks tools and environments that assume ASCII or a legacy encoding (consoles,
+    diff tools, log scrapers, Windows code pages), makes look-alike characters (`→` vs `->`, `“` vs
+    `"`) impossible to grep for, and comments in a language the team does not share are unreadable.
+    TASKER 2.0's review (high priority item 6) found `→` arrows in `parallel_executor.py` and German
+    comments in `tasker_orig.py`, in violation of the project's ASCII rule.
+
+    ## Fix
+    Write comments and docstrings in ASCII English. The fix replaces `→` with `->`, `←` with `<-`,
+    `≥` with `>=`, `≤` with `<=`, `≠` with `!=`, smart quotes with `"` and `'`, `…` with `...` and
+    `—` with `--`; other characters (translations, identifiers) are left to you.
+
+    ## Fix safety
+    Safe in comments, which do not affect behaviour. Unsafe in docstrings, which are visible at runtime
+    (`__doc__`, help output, docs generators).
+    """
+
+    code = "RMD709"
+    name = "non-ascii-source"
+    message = "non-ASCII {char} ({uname}) in {where}: {advice}"
+    severity = Severity.HIGH
+    provenance = (
+        Provenance("003_a4879ce62f499f62.txt", "High priority, item 6 (ASCII compliance: arrows and German comments)", "tasker"),
+    )
+    fix_safety = FixSafety.SAFE
+    triggers = UTF8_LEAD_BYTES
+    options = {"check_strings": False}
+    option_docs = {"check_strings": "also report string literals that are not docstrings (text meant for users)"}
+
+    VALID = [
+        Valid(
+            """
+            def next_task(task_id: int) -> int:
+                # success -> next task, failure -> on_failure task
+                return task_id + 1
+            """
+        ),
+        Valid(
+            """
+            GREETING = "Grüß Gott, {name}!"
+
+            def greet(name: str) -> str:
+                return GREETING.format(name=name)
+            """
+        ),
+        Valid(
+            """
+            def label(progress: float) -> str:
+                return f"{progress:.0%} … done"
+            """
+        ),
+        Valid(
+            """
+            ARROW = "\\u2192"
+
+            def describe(a, b):
+                \"\"\"Render an edge as 'a -> b'.\"\"\"
+                return f"{a} {ARROW} {b}"
+            """
+        ),
+    ]
+
+    INVALID = [
+        Invalid(
+            """
+            def route(success: bool) -> str:
+                # success → next task, failure → on_failure
+                return "next" if success else "on_failure"
+            """,
+            fixed="""
+            def route(success: bool) -> str:
+                # success -> next task, failure -> on_failure
+                return "next" if success else "on_failure"
+            """,
+            line=2,
+        ),
+        Invalid(
+            """
+            class ParallelExecutor:
+                def run(self, tasks):
+                    results = {}  # Ergebnisse pro Task sammeln
+                    for task in tasks:
+                        results[task] = task()  # “result” ≥ 0 … hopefully
+                    return results
+            """,
+            fixed="""
+            class ParallelExecutor:
+                def run(self, tasks):
+                    results = {}  # Ergebnisse pro Task sammeln
+                    for task in tasks:
+                        results[task] = task()  # "result" >= 0 ... hopefully
+                    return results
+            """,
+            count=1,
+            line=5,
+        ),
+        Invalid(
+            """
+            # Führt alle Tasks nacheinander aus
+            def run_all(tasks):
+                return [t() for t in tasks]
+            """,
+            line=1,
+        ),
+        Invalid(
+            """
+            def retry(count: int) -> None:
+                \"\"\"Retry the task — at most `count` times.\"\"\"
+                for _ in range(count):
+                    pass
+            """,
+            fixed="""
+            def retry(count: int) -> None:
+                \"\"\"Retry the task -- at most `count` times.\"\"\"
+                for _ in range(count):
+                    pass
+            """,
+        ),
+        Invalid(
+            """
+            def größe(items):
+                return len(items)
+            """,
+        ),
+        Invalid(
+            """
+            def status(ok: bool) -> str:
+                return "fertig ✓" if ok else "fehlgeschlagen"
+            """,
+            options={"check_strings": True},
+        ),
+    ]
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        text = node.value
+        if text.isascii():
+            return
+        fixed = _replace(text)
+        fix = self.make_fix((node, node.with_changes(value=fixed))) if fixed != text else None
+        self._report(node, text, "a comment", fix)
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        text = node.value
+        if text.isascii():
+            return
+        if self._is_docstring(node):
+            quote = node.quote[0]
+            fixed = _replace(text[len(node.prefix) + len(node.quote): len(text) - len(node.quote)], avoid=quote)
+            fixed = text[: len(node.prefix) + len(node.quote)] + fixed + node.quote
+            fix = None
+            if fixed != text:
+                fix = self.make_fix((node, node.with_changes(value=fixed)), safety=FixSafety.UNSAFE)
+            self._report(node, text, "a docstring", fix)
+        elif self.opts["check_strings"]:
+            self._report(node, text, "a string literal", None)
+
+    def visit_FormattedStringText(self, node: cst.FormattedStringText) -> None:
+        if self.opts["check_strings"] and not node.value.isascii():
+            self._report(node, node.value, "an f-string", None)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if not node.value.isascii():
+            self._report(node, node.value, f"the name `{node.value}`", None)
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _report(self, node: cst.CSTNode, text: str, where: str, fix) -> None:
+        char = next(c for c in text if ord(c) > 127)
+        try:
+            uname = unicodedata.name(char)
+        except ValueError:
+            uname = f"U+{ord(char):04X}"
+        if char in ASCII_REPLACEMENTS:
+            advice = f"write {ASCII_REPLACEMENTS[char]!r}"
+        elif where.startswith("the name"):
+            advice = "use an ASCII identifier"
+        else:
+            advice = "write it in ASCII (English)"
+        others = len({c for c in text if ord(c) > 127}) - 1
+        if others > 0:
+            advice += f" ({others} other non-ASCII character{'s' if others > 1 else ''} here)"
+        self.report(node, char=repr(char), uname=uname, where=where, advice=advice, fix=fix)
+
+    def _is_docstring(self, node: cst.SimpleString) -> bool:
+        stack = self.context.stack
+        if len(stack) < 4 or not isinstance(stack[-2], cst.Expr) or not isinstance(stack[-3], cst.SimpleStatementLine):
+            return False
+        line, container = stack[-3], stack[-4]
+        if isinstance(container, cst.Module):
+            return bool(container.body) and container.body[0] is line
+        if isinstance(container, cst.IndentedBlock) and len(stack) >= 5 and isinstance(stack[-5], (cst.FunctionDef, cst.ClassDef)):
+            return bool(container.body) and container.body[0] is line
+        return False
+
+
+def _replace(text: str, avoid: str | None = None) -> str:
+    out = []
+    for char in text:
+        replacement = ASCII_REPLACEMENTS.get(char)
+        if replacement is None or (avoid is not None and avoid in replacement):
+            out.append(char)
+        else:
+            out.append(replacement)
+    return "".join(out)
