@@ -197,7 +197,7 @@ class AccountEnumeration(Rule):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool | None:
         name = node.name.value
-        if not self._auth_re.search(name):
+        if not self._auth_re.search(name) or not _about_accounts(node):
             return None
         scan = _Scan()
         node.body.visit(scan)
@@ -327,6 +327,35 @@ class _Calls(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         if (dotted_name(node.func) or "").rsplit(".", 1)[-1] in PASSWORD_CHECKS:
+            self.found = True
+
+
+_ACCOUNT_WORDS = re.compile(r"email|user|password|passwd|account|login|register|signup|credential|member", re.I)
+_BODY_WORDS = re.compile(r"email|user|password|passwd|account|credential", re.I)
+
+
+def _about_accounts(func: cst.FunctionDef) -> bool:
+    """The function handles user accounts: a parameter (or its annotation) or the body names one."""
+    for param in (*func.params.posonly_params, *func.params.params, *func.params.kwonly_params):
+        if _ACCOUNT_WORDS.search(param.name.value):
+            return True
+        if param.annotation is not None and _ACCOUNT_WORDS.search(dotted_name(param.annotation.annotation) or ""):
+            return True
+    scan = _Words()
+    func.body.visit(scan)
+    return scan.found
+
+
+class _Words(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if not self.found and _BODY_WORDS.search(node.value):
+            self.found = True
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        if not self.found and re.search(r"email|password|users\b", node.value, re.I):
             self.found = True
 
 

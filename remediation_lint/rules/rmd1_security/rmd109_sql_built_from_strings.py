@@ -16,6 +16,7 @@ QUERY_METHODS = frozenset({
 })
 TEXT_FUNCTIONS = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchemy.sql.expression.text"})
 _LIKE_PARAM = re.compile(r"\blike\s*(\?|%s|%\(\w+\)s|:\w+|\$\d+)", re.I)
+_PRAGMA = re.compile(r"\s*pragma\b", re.I)
 _MATCH_PARAM = re.compile(r"\bmatch\s*(\?|%s|%\(\w+\)s|:\w+|\$\d+)", re.I)
 
 
@@ -281,8 +282,8 @@ class SqlBuiltFromStrings(Rule):
         builder = Builder(self._scopes[-1], self._module_constants())
         query = node.args[0].value
         text = builder.query_text(query)
-        if not looks_like_sql(text):
-            return
+        if not looks_like_sql(text) or _PRAGMA.match(text):
+            return  # PRAGMA values cannot be bound: internal configuration, not a query
         if builder.is_built(query):
             bad = builder.unsafe_part(query)
             if bad is not None:

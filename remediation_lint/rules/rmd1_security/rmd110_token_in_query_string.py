@@ -4,7 +4,7 @@ import ast
 
 import libcst as cst
 
-from remediation_lint.analysis.fastapi_auth import PATH_PARAM_RE, last_part, module_functions, route_of
+from remediation_lint.analysis.fastapi_auth import PATH_PARAM_RE, last_part, module_functions, module_routers, route_of
 from remediation_lint.analysis.names import dotted_name
 from remediation_lint.knowledge.web_auth import TOKEN_PARAM_NAMES
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
@@ -13,6 +13,8 @@ from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 _NOT_QUERY = frozenset({"Depends", "Security", "Header", "Cookie", "Body", "Form", "File", "Path"})
 #: type-claim values that mean "a full credential", not a dedicated short-lived one
 _GENERAL_TYPES = frozenset({"access", "refresh", "bearer", "id", "user"})
+#: names conventionally bound to a router/app imported from another module
+_CONVENTIONAL_ROUTERS = frozenset({"app", "router", "api", "api_router"})
 _QUERY_CONTAINERS = frozenset({"query_params", "args", "GET", "query"})
 
 
@@ -185,6 +187,7 @@ class TokenInQueryString(Rule):
         super().__init__(context, options)
         self._names = frozenset(n.lower() for n in self.opts["token_names"])
         self._functions: dict[str, cst.FunctionDef] | None = None
+        self._routers: set[str] | None = None
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         route = None
@@ -197,7 +200,9 @@ class TokenInQueryString(Rule):
                 where = ""
             elif marker is None:
                 if route is None:
-                    route = route_of(node) or False
+                    if self._routers is None:
+                        self._routers = set(module_routers(self.context.module)) | _CONVENTIONAL_ROUTERS
+                    route = route_of(node, self._routers) or False
                 if not route:
                     continue
                 if name in PATH_PARAM_RE.findall(route.path or ""):
