@@ -471,5 +471,5 @@ def _full_path(router_call: cst.Call | None, path: str | None) -> str | None:
         if isinstance(value, cst.SimpleString) and isinstance(value.evaluated_value, str):
             prefix = value.evaluated_value
         elif value is not None:
-            return None
+            return path or "/"  # the prefix is not a literal: the route's own path still names it
     return (prefix + path) or "/"
