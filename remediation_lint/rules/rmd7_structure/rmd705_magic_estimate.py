@@ -1,0 +1,360 @@
+from __future__ import annotations
+
+import ast
+import re
+
+import libcst as cst
+
+from remediation_lint.analysis.names import dotted_name
+from remediation_lint.rule import Default, FixSafety, Invalid, Provenance, Rule, Severity, Valid
+
+ESTIMATE_WORDS = ("cost", "estimate", "tokens")
+HTTP_LIBRARIES = ("httpx.", "requests.", "aiohttp.")
+TIMEOUT_CONSTRUCTORS = {"httpx.Timeout", "aiohttp.ClientTimeout"}
+MODEL_KEYWORDS = {"model", "model_name", "ckpt_name", "checkpoint"}
+MODEL_DICT_KEYS = {"ckpt_name", "checkpoint"}
+TRIVIAL_NUMBERS = {"0", "1", "0.0", "1.0"}
+
+
+class MagicEstimate(Rule):
+    """Hard-coded token estimates, timeouts and model names in calls: name them or read them from config.
+
+    ## What it does
+    Finds literal values where a tunable belongs:
+    - numeric literals (other than 0 and 1) passed to cost/token estimates, i.e. callees whose name
+      contains `cost`, `estimate` or `tokens`: `calculate_cost(model, 2000, 2000)`;
+    - literal `timeout=` values of httpx/requests/aiohttp calls and clients (also `client.get(...)` on
+      a client created from those libraries in the same function), and `httpx.Timeout(<literal>)` /
+      `aiohttp.ClientTimeout(<literal>)`;
+    - literal model or checkpoint names: `model="..."`, `ckpt_name="..."` keyword arguments and
+      `"ckpt_name": "..."` entries of workflow dictionaries.
+
+    Named module constants (`TIMEOUT = httpx.Timeout(30.0)` at module level) and config lookups are
+    left alone.
+
+    ## Why is this bad?
+    A number buried in a call cannot be found, explained or tuned: the Orchestration Engine's planner
+    budgeted every plan as `calculate_cost(model, 2000, 2000)` while its prompt alone was larger (plan
+    item 4.4), and its ComfyUI tool hard-coded the `sd_xl_base_1.0.safetensors` checkpoint instead of
+    reading `comfyui.default_checkpoint` from the config (item 3.6).
+
+    ## Fix
+    Give the value a name with a comment that explains it, at the top of the module, or read it from
+    the configuration.
+
+    ## Fix safety
+    Safe: the literal moves into an UPPER_CASE module constant placed after the imports, named after the
+    enclosing function and the parameter (`GENERATE_PLAN_INPUT_TOKENS = 2000`); the value is unchanged.
+    """
+
+    code = "RMD705"
+    name = "magic-estimate"
+    message = "literal {value} {what}: name it (module constant with a comment) or read it from the config"
+    severity = Severity.MEDIUM
+    default = Default.PREVIEW
+    provenance = (
+        Provenance("001_0845f576a88221b4.txt", "Phase 4, item 4.4 (hardcoded token estimates in calculate_cost calls)", "orchestration_engine"),
+        Provenance("001_0845f576a88221b4.txt", "Phase 3, item 3.6 (hardcoded ComfyUI checkpoint name and timeouts)", "orchestration_engine"),
+    )
+    fix_safety = FixSafety.SAFE
+    triggers = (b"cost", b"estimate", b"tokens", b"timeout", b"Timeout", b"model", b"ckpt_name", b"checkpoint")
+    needs_project = True
+
+    VALID = [
+        Valid(
+            """
+            from backend.services.model_router import calculate_cost
+
+            # system prompt (~2k tokens) + requirements; output bounded by max_tokens
+            ESTIMATED_PLANNING_INPUT_TOKENS = 3000
+            ESTIMATED_PLANNING_OUTPUT_TOKENS = 4096
+
+            def plan_cost(model: str) -> float:
+                return calculate_cost(model, ESTIMATED_PLANNING_INPUT_TOKENS, ESTIMATED_PLANNING_OUTPUT_TOKENS)
+            """
+        ),
+        Valid(
+            """
+            import httpx
+
+            from backend.config import cfg
+
+            HEALTH_TIMEOUT = httpx.Timeout(2.0)
+
+            async def fetch(url: str) -> bytes:
+                async with httpx.AsyncClient(timeout=cfg("http.timeout", 30.0)) as client:
+                    resp = await client.get(url, timeout=HEALTH_TIMEOUT)
+                    return resp.content
+            """
+        ),
+        Valid(
+            """
+            def count_words(text: str, limit: int = 2000) -> int:
+                return min(len(text.split()), limit)
+
+            def cost_of(items):
+                return sum(item.cost for item in items) * 1
+            """
+        ),
+        Valid(
+            """
+            import subprocess
+
+            DEFAULT_CHECKPOINT = "sd_xl_base_1.0.safetensors"
+
+            def run(cmd):
+                return subprocess.run(cmd, timeout=60)
+
+            def workflow(checkpoint=DEFAULT_CHECKPOINT):
+                return {"inputs": {"ckpt_name": checkpoint}}
+            """
+        ),
+    ]
+
+    INVALID = [
+        Invalid(
+            """
+            import logging
+
+            from backend.services.model_router import calculate_cost
+
+            logger = logging.getLogger(__name__)
+
+            def generate_plan(model: str) -> float:
+                return calculate_cost(model, 2000, 2000)
+            """,
+            fixed="""
+            import logging
+
+            from backend.services.model_router import calculate_cost
+
+            GENERATE_PLAN_ARG3 = 2000
+
+            GENERATE_PLAN_ARG2 = 2000
+
+            logger = logging.getLogger(__name__)
+
+            def generate_plan(model: str) -> float:
+                return calculate_cost(model, GENERATE_PLAN_ARG2, GENERATE_PLAN_ARG3)
+            """,
+            line=8,
+            count=2,
+        ),
+        Invalid(
+            """
+            import httpx
+
+            class OllamaTool:
+                async def generate(self, prompt: str) -> str:
+                    async with httpx.AsyncClient() as client:
+                        resp = await client.post("http://localhost:11434/api/generate", json={"prompt": prompt}, timeout=120)
+                        return resp.json()["response"]
+            """,
+            fixed="""
+            import httpx
+
+            GENERATE_TIMEOUT = 120
+
+            class OllamaTool:
+                async def generate(self, prompt: str) -> str:
+                    async with httpx.AsyncClient() as client:
+                        resp = await client.post("http://localhost:11434/api/generate", json={"prompt": prompt}, timeout=GENERATE_TIMEOUT)
+                        return resp.json()["response"]
+            """,
+            line=6,
+        ),
+        Invalid(
+            """
+            from typing import Any
+
+            def build_workflow(prompt: str) -> dict[str, Any]:
+                return {
+                    "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sd_xl_base_1.0.safetensors"}},
+                    "6": {"class_type": "CLIPTextEncode", "inputs": {"text": prompt}},
+                }
+            """,
+            fixed="""
+            from typing import Any
+
+            BUILD_WORKFLOW_CKPT_NAME = "sd_xl_base_1.0.safetensors"
+
+            def build_workflow(prompt: str) -> dict[str, Any]:
+                return {
+                    "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": BUILD_WORKFLOW_CKPT_NAME}},
+                    "6": {"class_type": "CLIPTextEncode", "inputs": {"text": prompt}},
+                }
+            """,
+            line=5,
+        ),
+        Invalid(
+            """
+            import requests
+            from anthropic import Anthropic
+
+            client = Anthropic()
+
+            def summarise(text: str) -> str:
+                requests.get("https://example.com/health", timeout=5)
+                reply = client.messages.create(model="claude-3-5-sonnet-20241022", max_tokens=1024,
+                                               messages=[{"role": "user", "content": text}])
+                return reply.content[0].text
+            """,
+            count=2,
+            line=7,
+            fixed="""
+            import requests
+            from anthropic import Anthropic
+
+            SUMMARISE_MODEL = "claude-3-5-sonnet-20241022"
+
+            SUMMARISE_TIMEOUT = 5
+
+            client = Anthropic()
+
+            def summarise(text: str) -> str:
+                requests.get("https://example.com/health", timeout=SUMMARISE_TIMEOUT)
+                reply = client.messages.create(model=SUMMARISE_MODEL, max_tokens=1024,
+                                               messages=[{"role": "user", "content": text}])
+                return reply.content[0].text
+            """,
+        ),
+    ]
+
+    def __init__(self, context, options) -> None:
+        super().__init__(context, options)
+        self._clients: list[set[str]] = [set()]
+        self._used_names: set[str] | None = None
+
+    # -- client tracking -----------------------------------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._clients.append(set())
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._clients.pop()
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None and isinstance(node.asname.name, cst.Name) and isinstance(node.item, cst.Call):
+            if self._is_http(node.item):
+                self._clients[-1].add(node.asname.name.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if isinstance(node.value, cst.Call) and self._is_http(node.value):
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    self._clients[-1].add(target.target.value)
+
+    def _is_http(self, call: cst.Call) -> bool:
+        name = self.context.qualified(call.func) or ""
+        return name.startswith(HTTP_LIBRARIES)
+
+    # -- detection -----------------------------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        if self._in_module_constant():
+            return
+        ctx = self.context
+        callee = ctx.dotted(node.func) or ctx.call_name(node) or "the call"
+        last = callee.rsplit(".", 1)[-1].lower()
+        qualified = ctx.qualified(node.func) or ""
+        if any(word in last for word in ESTIMATE_WORDS):
+            params = self._param_names(node)
+            for index, arg in enumerate(node.args):
+                if _is_number(arg.value):
+                    label = arg.keyword.value if arg.keyword else (params[index] if index < len(params) else f"arg{index + 1}")
+                    self._flag(arg.value, f"passed to the estimate {callee}()", label)
+        http_call = qualified.startswith(HTTP_LIBRARIES) or (
+            isinstance(node.func, cst.Attribute) and dotted_name(node.func.value) in self._clients[-1]
+        )
+        for arg in node.args:
+            if arg.keyword is None:
+                continue
+            key = arg.keyword.value
+            if key == "timeout" and http_call and _is_number(arg.value):
+                self._flag(arg.value, f"as the timeout of {callee}()", "timeout")
+            elif key in MODEL_KEYWORDS and isinstance(arg.value, cst.SimpleString):
+                self._flag(arg.value, f"as the {key} of {callee}()", key)
+        if qualified in TIMEOUT_CONSTRUCTORS:
+            for arg in node.args:
+                if _is_number(arg.value):
+                    self._flag(arg.value, f"in {qualified}()", arg.keyword.value if arg.keyword else "timeout")
+
+    def visit_DictElement(self, node: cst.DictElement) -> None:
+        key = node.key
+        if not isinstance(key, cst.SimpleString) or not isinstance(node.value, cst.SimpleString):
+            return
+        name = key.evaluated_value
+        if name in MODEL_DICT_KEYS and not self._in_module_constant():
+            self._flag(node.value, f"as the {name} of a workflow", str(name))
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _in_module_constant(self) -> bool:
+        stack = self.context.stack
+        if len(stack) < 2 or not isinstance(stack[1], cst.SimpleStatementLine):
+            return False
+        for small in stack[1].body:
+            if isinstance(small, cst.Assign):
+                return all(isinstance(t.target, cst.Name) and t.target.value.isupper() for t in small.targets)
+            if isinstance(small, cst.AnnAssign):
+                return isinstance(small.target, cst.Name) and small.target.value.isupper()
+        return False
+
+    def _param_names(self, call: cst.Call) -> list[str]:
+        project = self.context.project
+        if project is None:
+            return []
+        info = project.resolve_call(self.context, call.func)
+        node = getattr(info, "node", None)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return []
+        names = [a.arg for a in (*node.args.posonlyargs, *node.args.args)]
+        if names and names[0] in ("self", "cls") and "." in (self.context.dotted(call.func) or ""):
+            names = names[1:]
+        return names
+
+    def _flag(self, literal: cst.BaseExpression, what: str, label: str) -> None:
+        value = self.context.module.code_for_node(literal)
+        self.report(literal, value=value, what=what, fix=self._fix(literal, value, label))
+
+    def _fix(self, literal: cst.BaseExpression, value: str, label: str):
+        func = self.context.enclosing_function()
+        scope = func.name.value if isinstance(func, cst.FunctionDef) else "module"
+        base = re.sub(r"[^A-Za-z0-9]+", "_", f"{scope}_{label}").strip("_").upper()
+        if not base or base[0].isdigit():
+            base = f"VALUE_{base}"
+        used = self._module_names()
+        name, n = base, 2
+        while name in used:
+            name, n = f"{base}_{n}", n + 1
+        used.add(name)
+        return self.make_fix(
+            (literal, cst.Name(name)), prelude=[(name, f"{name} = {value}")]
+        )
+
+    def _module_names(self) -> set[str]:
+        if self._used_names is None:
+            names: set[str] = set()
+            for node in _all_names(self.context.module):
+                names.add(node)
+            self._used_names = names
+        return self._used_names
+
+
+def _is_number(expr: cst.BaseExpression) -> bool:
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Minus):
+        expr = expr.expression
+    return isinstance(expr, (cst.Integer, cst.Float)) and expr.value not in TRIVIAL_NUMBERS
+
+
+def _all_names(module: cst.Module) -> set[str]:
+    """Every identifier of the module (a new constant must not shadow or be shadowed by any of them)."""
+    collector = _NameCollector()
+    module.visit(collector)
+    return collector.names
+
+
+class _NameCollector(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
