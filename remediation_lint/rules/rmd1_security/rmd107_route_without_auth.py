@@ -382,7 +382,7 @@ class RouteWithoutAuth(Rule):
             full = _full_path((self._routers or {}).get(route.owner), route.path) or route.path
             self.report(
                 route.func.name,
-                f"route {route.method.upper()} {full}: {route.func.name.value}() takes {{{id_params[0]}}} but never uses "
+                f"route {_method_label(route)} {full}: {route.func.name.value}() takes {{{id_params[0]}}} but never uses "
                 f"{user_params[0]}: check that the current user owns the object (403/404 otherwise)",
             )
         return AUTH
@@ -442,7 +442,7 @@ class RouteWithoutAuth(Rule):
                 continue
             self.report(
                 route.func.name,
-                method=route.method.upper(),
+                method=_method_label(route),
                 path=full,
                 func=route.func.name.value,
                 auth=auth_name,
@@ -455,6 +455,17 @@ class RouteWithoutAuth(Rule):
             if path == public or (public != "/" and (path.endswith(public) or path.startswith(public + "/"))):
                 return True
         return False
+
+
+def _method_label(route: Route) -> str:
+    if route.method == "api_route":
+        methods = keyword(route.decorator_call, "methods")
+        if isinstance(methods, (cst.List, cst.Tuple)):
+            names = [e.value.evaluated_value for e in methods.elements if isinstance(e.value, cst.SimpleString)]
+            if names and all(isinstance(n, str) for n in names):
+                return "/".join(n.upper() for n in names)
+        return "ROUTE"
+    return route.method.upper()
 
 
 def resolver_params(func: cst.FunctionDef) -> list[cst.Param]:

@@ -7,7 +7,7 @@ import libcst as cst
 from remediation_lint.analysis.names import dotted_name
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
-_EXISTS = r"already (?:registered|exists?|in use|taken|signed up)|(?:is|are) (?:already )?(?:in use|taken)|exists already"
+_EXISTS = r"already (?:registered|exists?|in use|taken|signed up)|\b(?:in use|taken)\b|exists already|account exists"
 _MISSING = r"not found|does(?:n't| not) exist|no such (?:user|account|email)|unknown (?:user|account|email)|no (?:user|account) (?:with|for|found)|not registered"
 _PASSWORD = r"(?:wrong|incorrect|invalid|bad) password|password (?:is )?(?:wrong|incorrect|invalid|does not match|mismatch)"
 #: password-verification calls (the last part of the callee)
