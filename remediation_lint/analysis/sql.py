@@ -60,8 +60,28 @@ def _words(sql: str) -> list[str]:
     return [w.upper() for w in _WORD.findall(_COMMENT.sub(" ", sql))]
 
 
+_DDL_OBJECTS = frozenset({
+    "TABLE", "INDEX", "VIEW", "TRIGGER", "SCHEMA", "DATABASE", "EXTENSION", "SEQUENCE", "TYPE", "FUNCTION",
+    "PROCEDURE", "TEMP", "TEMPORARY", "VIRTUAL", "UNIQUE", "OR", "MATERIALIZED",
+})
+
+
+def is_ddl(sql: str) -> bool:
+    """``CREATE TABLE/INDEX/...``, ``DROP``, ``ALTER``: schema changes rather than data writes.
+
+    A SurrealQL ``CREATE memory SET ...`` (a record) is not DDL."""
+    words = _words(sql)
+    if not words:
+        return False
+    if words[0] in {"DROP", "ALTER", "TRUNCATE", "DEFINE", "REMOVE"}:
+        return True
+    return words[0] == "CREATE" and len(words) > 1 and words[1] in _DDL_OBJECTS
+
+
 def is_write(sql: str) -> bool:
-    """True when the statement changes data (INSERT/UPDATE/DELETE/CREATE/UPSERT/...)."""
+    """True when the statement changes data (INSERT/UPDATE/DELETE/CREATE/UPSERT/...); DDL is not a write."""
+    if is_ddl(sql):
+        return False
     v = verb(sql)
     if v in WRITE_VERBS:
         return True

@@ -13,10 +13,12 @@ class InventedTimestamp(Rule):
     Finds a read of the current time (`datetime.now()`, `datetime.utcnow()`, `time.time()`, also
     reformatted as `.isoformat()`) used where an input time is missing:
 
-    - `value or datetime.now()`;
+    - `row.get("accessed_at") or datetime.now()` (a value read from a record; `when or now()` on an
+      optional parameter is an API default and is left alone);
     - `data.get("created_at", datetime.now())`;
     - `if not value: return datetime.now(...)` (or `if value is None:`) in a parser/converter,
-      and the conditional-expression form `datetime.now() if value is None else parse(value)`;
+      and the conditional-expression form `datetime.now() if value is None else parse(value)`
+      (`start if start is not None else time_ns()` keeps the caller's value unparsed and is left alone);
     - a parameter default of `datetime.now()` (evaluated once, at import time).
 
     Stamping a new record (`created_at = datetime.now()`, `default_factory=datetime.now`) is left
@@ -96,6 +98,24 @@ class InventedTimestamp(Rule):
             def deadline(timeout=None):
                 start = time.time()
                 return start + (timeout or 30)
+            """
+        ),
+    ]
+
+    VALID = [
+        *VALID,
+        Valid(
+            """
+            from datetime import datetime, timezone
+            from time import time_ns
+
+            def make_patch(triples, when: datetime | None = None):
+                when = when or datetime.now(tz=timezone.utc)
+                return {"triples": triples, "date": when.isoformat()}
+
+            class Span:
+                def start(self, start_time=None):
+                    self._start_time = start_time if start_time is not None else time_ns()
             """
         ),
     ]
@@ -208,7 +228,9 @@ class InventedTimestamp(Rule):
 
     # -- shapes --------------------------------------------------------------------------------------
     def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
-        if isinstance(node.operator, cst.Or) and self._is_clock(node.right) and not isinstance(node.left, (cst.SimpleString, cst.Integer)):
+        # only a value read from data (`row.get("x")`, `row["x"]`): `when or now()` on an optional
+        # parameter is an API default for a record being stamped now, not a missing stored time
+        if isinstance(node.operator, cst.Or) and self._is_clock(node.right) and _from_data(node.left):
             self.report(node.right, what=f"`... or {self._what(node.right)}`")
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -228,10 +250,15 @@ class InventedTimestamp(Rule):
 
     def visit_IfExp(self, node: cst.IfExp) -> None:
         missing = _missing_test(node.test)
-        if missing is True and self._is_clock(node.body):
-            self.report(node.body, what=f"fallback {self._what(node.body)}")
-        elif missing is False and self._is_clock(node.orelse):
-            self.report(node.orelse, what=f"fallback {self._what(node.orelse)}")
+        if missing is None:
+            return
+        clock, other = (node.body, node.orelse) if missing else (node.orelse, node.body)
+        if not self._is_clock(clock):
+            return
+        tested = _tested_expr(node.test)
+        # a parser (`now() if raw is None else fromisoformat(raw)`) or a value read from data
+        if _from_data(tested) or _parses(other, tested):
+            self.report(clock, what=f"fallback {self._what(clock)}")
 
     def visit_If(self, node: cst.If) -> None:
         if _missing_test(node.test) is not True:
@@ -256,6 +283,31 @@ class InventedTimestamp(Rule):
         )
         fix = self.make_fix((ret, raise_stmt))
         self.report(ret.value, what=f"`if not {tested}: return {self._what(ret.value)}`", fix=fix)  # type: ignore[arg-type]
+
+
+def _from_data(expr: cst.BaseExpression | None) -> bool:
+    """`row.get("x")` / `row["x"]`: a value read from a record."""
+    if isinstance(expr, cst.Subscript):
+        return True
+    return isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "get"
+
+
+def _tested_expr(test: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(test, cst.UnaryOperation):
+        return test.expression
+    if isinstance(test, cst.Comparison):
+        return test.left
+    return test
+
+
+def _parses(other: cst.BaseExpression, tested: cst.BaseExpression) -> bool:
+    """`other` is a call that takes the tested value (`datetime.fromisoformat(raw)`)."""
+    from remediation_lint.analysis.names import dotted_name
+
+    name = dotted_name(tested)
+    if not isinstance(other, cst.Call) or name is None:
+        return False
+    return any(dotted_name(a.value) == name for a in other.args)
 
 
 def _missing_test(test: cst.BaseExpression) -> bool | None:

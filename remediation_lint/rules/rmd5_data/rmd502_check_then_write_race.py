@@ -15,7 +15,9 @@ _CHECK = re.compile(r"^(can_|check_|is_allowed|within_|may_)")
 _EXISTS = re.compile(r"^(exists|\w+_exists|has_\w+|find_\w+|get_by_\w+|lookup\w*|is_duplicate\w*|select)$")
 _COUNT = re.compile(r"^count(_\w+)?$")
 #: method-name shapes of writes that create or spend
-_WRITE = re.compile(r"^(create|create_\w+|insert|insert_\w+|save|record_\w+|spend|charge|debit|withdraw|register_\w+)$")
+_WRITE = re.compile(r"^(create|create_(?!table|index|all|schema|tables|indexes|view|database|engine|app|task)\w+|insert|insert_\w+|save|record_\w+|spend|charge|debit|withdraw|register_\w+)$")
+_NOT_DB = re.compile(r"(path|dir|directory|file|filename|folder|os|fs|cache|_seen|set)$", re.I)
+_LEDGER = re.compile(r"(budget|quota|limiter|ledger|account|accounts|wallet|inventory)$", re.I)
 _GENERIC_WRITES = frozenset({"create", "insert", "save"})
 _DB_RECEIVER = re.compile(r"(conn|connection|db|database|repo|repository|store|session|table|collection|surreal|client)$", re.I)
 _SPEND = re.compile(r"^(record_\w+|spend|charge|debit|withdraw|consume\w*)$")
@@ -58,37 +60,49 @@ class _Collector(cst.CSTVisitor):
             self.stack.pop()
 
     def _call(self, node: cst.Call, anc: tuple[cst.CSTNode, ...]) -> None:
-        func = node.func
-        if not isinstance(func, cst.Attribute):
+        found = _classify(node, bool(anc) and isinstance(anc[0], cst.Await))
+        if found is None:
             return
-        method = func.attr.value
-        text = sql.literal_text(node.args[0].value) if node.args else None
-        if text is not None and method in sql.QUERY_METHODS:
-            upper = text.upper()
-            if sql.begins_transaction(text):
-                self.events.append(_Event("begin", node, anc))
-            elif sql.is_read(text):
-                if "FOR UPDATE" in upper or "FOR SHARE" in upper:
-                    self.unsafe_to_judge = True
-                kind = "count" if "COUNT(" in upper.replace(" (", "(") else "exists"
-                self.events.append(_Event("read", node, anc, read_kind=kind, sql_text=text, targets=_bound_names(node, anc)))
-            elif sql.is_write(text) and not sql.is_atomic_write(text):
-                self.events.append(_Event("write", node, anc, sql_text=text))
-            return
-        if _CHECK.match(method):
-            kind = "check"
-        elif _COUNT.match(method):
-            kind = "count"
-        elif _EXISTS.match(method):
-            kind = "exists"
-        elif _WRITE.match(method):
-            if method in _GENERIC_WRITES and not _db_receiver(node):
-                return
-            self.events.append(_Event("write", node, anc))
-            return
+        kind, read_kind, text = found
+        if kind == "read":
+            if text and ("FOR UPDATE" in text.upper() or "FOR SHARE" in text.upper()):
+                self.unsafe_to_judge = True
+            self.events.append(_Event("read", node, anc, read_kind=read_kind, sql_text=text, targets=_bound_names(node, anc)))
         else:
-            return
-        self.events.append(_Event("read", node, anc, read_kind=kind, targets=_bound_names(node, anc)))
+            self.events.append(_Event(kind, node, anc, sql_text=text))
+
+
+def _classify(node: cst.Call, awaited: bool) -> tuple[str, str, str | None] | None:
+    """(kind, read kind, SQL text) of a call: read / write / begin; None for anything else."""
+    func = node.func
+    if not isinstance(func, cst.Attribute):
+        return None
+    method = func.attr.value
+    text = sql.literal_text(node.args[0].value) if node.args and method in sql.QUERY_METHODS else None
+    if text is not None:
+        if sql.begins_transaction(text):
+            return "begin", "", text
+        if sql.is_read(text):
+            return "read", "count" if "COUNT(" in text.upper().replace(" (", "(") else "exists", text
+        if sql.is_write(text) and not sql.is_atomic_write(text):
+            return "write", "", text
+        return None
+    receiver = dotted_name(func.value) or ""
+    last = receiver.rsplit(".", 1)[-1].lstrip("_")
+    if receiver.startswith(("os", "shutil", "pathlib")) or _NOT_DB.search(last):
+        return None
+    # a named check or write is I/O when awaited or called on a database/budget-like object
+    if not awaited and not (_DB_RECEIVER.search(last) or _LEDGER.search(last)):
+        return None
+    if _CHECK.match(method):
+        return "read", "check", None
+    if _COUNT.match(method):
+        return "read", "count", None
+    if _EXISTS.match(method):
+        return "read", "exists", None
+    if _WRITE.match(method) and (method not in _GENERIC_WRITES or _db_receiver(node)):
+        return "write", "", None
+    return None
 
 
 class CheckThenWriteRace(Rule):
@@ -109,7 +123,9 @@ class CheckThenWriteRace(Rule):
     Existence checks before an update of the same row (`SELECT` then 404, then `UPDATE`) are left alone;
     so is everything inside `async with db.transaction()`, `session.begin()`, `with conn:` (sqlite3),
     a lock, after `BEGIN IMMEDIATE`, with `SELECT ... FOR UPDATE`, and single statements such as
-    `UPDATE ... RETURNING`, `INSERT ... ON CONFLICT` and `UPSERT`.
+    `UPDATE ... RETURNING`, `INSERT ... ON CONFLICT` and `UPSERT`. A check repeated under the lock
+    (double-checked locking), checks of the file system (`os.path.exists`) and test files are not
+    reported either.
 
     ## Why is this bad?
     Two concurrent requests both pass the check before either writes: duplicate memories (khala,
@@ -132,7 +148,7 @@ class CheckThenWriteRace(Rule):
         Provenance("001_0845f576a88221b4.txt", "Phase 2, items 2.2 (admin race) and 2.3 (TOCTOU budget race)", "orchestration_engine"),
         Provenance("002_cc3ae69c69bad11e.txt", "Queue + Storage Reliability (make dequeue atomic)", "hyperion"),
     )
-    triggers = (b"SELECT", b"select", b"can_", b"check_", b"exists", b"has_", b"find_", b"get_by_", b"count")
+    triggers = (b"SELECT", b"select ", b"can_", b"check_", b"exists", b"has_", b"find_", b"get_by_", b"count")
 
     VALID = [
         Valid(
@@ -207,6 +223,29 @@ class CheckThenWriteRace(Rule):
                     )
                     rows = await conn.query("SELECT id FROM memory WHERE content_hash = $h", {"h": digest})
                     return rows[0]
+            """
+        ),
+    ]
+
+    VALID = [
+        *VALID,
+        Valid(
+            """
+            import os
+
+            class Store:
+                async def ensure(self, key, value):
+                    if await self.repo.exists(key):
+                        return
+                    async with self._lock:
+                        if await self.repo.exists(key):
+                            return
+                        await self.repo.insert_item(key, value)
+
+                def init_db(self, conn):
+                    if os.path.exists(self.db_path):
+                        return
+                    conn.execute("CREATE TABLE repos (repo TEXT, ref TEXT)")
             """
         ),
     ]
@@ -289,8 +328,25 @@ class CheckThenWriteRace(Rule):
         ),
     ]
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if decorated_transactional(node):
+    def __init__(self, context, options) -> None:
+        super().__init__(context, options)
+        #: function id -> kinds of calls seen directly in it (read/write); only those with both are walked
+        self._kinds: dict[int, set[str]] = {}
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not isinstance(node.func, cst.Attribute):
+            return
+        found = _classify(node, isinstance(self.context.parent(), cst.Await))
+        if found is not None:
+            func = self.context.enclosing_function()
+            if func is not None:
+                self._kinds.setdefault(id(func), set()).add(found[0])
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        kinds = self._kinds.pop(id(node), set())
+        if "read" not in kinds or "write" not in kinds:
+            return
+        if decorated_transactional(node) or self.context.is_test_file():
             return
         collector = _Collector(self, node)
         node.body.visit(collector)
@@ -303,6 +359,8 @@ class CheckThenWriteRace(Rule):
         for wi, write in enumerate(events):
             if write.kind != "write" or id(write.node) in reported:
                 continue
+            if _rechecked_under_protection(write, events[:wi]):
+                continue  # double-checked: the decision is re-read inside the same transaction/lock
             for ri in range(wi):
                 read = events[ri]
                 if read.kind != "read" or _contains(write.ancestors, read.node) or _contains(read.ancestors, write.node):
@@ -483,6 +541,13 @@ def _contains_node(tree: cst.CSTNode | None, target: cst.CSTNode) -> bool:
 
 def _contains(ancestors: tuple[cst.CSTNode, ...], node: cst.CSTNode) -> bool:
     return any(a is node for a in ancestors)
+
+
+def _rechecked_under_protection(write: _Event, before: list[_Event]) -> bool:
+    withs = {id(a) for a in write.ancestors if isinstance(a, cst.With) and with_protects(a)}
+    return bool(withs) and any(
+        e.kind == "read" and any(isinstance(a, cst.With) and id(a) in withs for a in e.ancestors) for e in before
+    )
 
 
 def _shared_protection(read: _Event, write: _Event) -> bool:

@@ -85,7 +85,7 @@ class WriteWithoutTransaction(Rule):
 
     Writes inside a transaction context (`async with db.transaction()`, `session.begin()`,
     `transaction.atomic()`, sqlite3's `with conn:`), after `BEGIN`, or in functions that roll back on
-    error are left alone.
+    error are left alone, and so are test files.
 
     ## Why is this bad?
     If statement three of five fails, the first two stay committed: plans approved with half their
@@ -271,7 +271,7 @@ class WriteWithoutTransaction(Rule):
 
     # -- the function --------------------------------------------------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if decorated_transactional(node):
+        if decorated_transactional(node) or self.context.is_test_file():
             return
         walk = _Walk(self, node)
         node.body.visit(walk)

@@ -162,7 +162,8 @@ class QueryInLoop(Rule):
         super().__init__(context, options)
         #: function node id -> names bound to rows of a query
         self._rows: dict[int, dict[str, str]] = {}
-        self._helpers: set[str] | None = None
+        self._helpers: dict[str, bool] | None = None
+        self._defs: dict[str, list[cst.FunctionDef]] = {}
 
     # -- what runs a query ---------------------------------------------------------------------------
     def _query(self, call: cst.Call) -> str | None:
@@ -196,21 +197,27 @@ class QueryInLoop(Rule):
         return finder.found
 
     def _helper_queries(self, name: str) -> bool:
+        """A function or method of this module with that name runs a query (walked once, on demand)."""
         short = name[5:] if name.startswith("self.") else name
         if "." in short:
             return False
         if self._helpers is None:
-            self._helpers = set()
+            self._helpers = {}
             for stmt in self.context.module.body:
-                funcs = [stmt] if isinstance(stmt, cst.FunctionDef) else []
-                if isinstance(stmt, cst.ClassDef):
-                    funcs = [s for s in stmt.body.body if isinstance(s, cst.FunctionDef)]
-                for f in funcs:
-                    finder = _QueryFinder(self)
-                    f.body.visit(finder)
-                    if finder.found:
-                        self._helpers.add(f.name.value)
-        return short in self._helpers
+                if isinstance(stmt, cst.FunctionDef):
+                    self._defs.setdefault(stmt.name.value, []).append(stmt)
+                elif isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock):
+                    for inner in stmt.body.body:
+                        if isinstance(inner, cst.FunctionDef):
+                            self._defs.setdefault(inner.name.value, []).append(inner)
+        if short not in self._helpers:
+            found = False
+            for f in self._defs.get(short, ()):
+                finder = _QueryFinder(self)
+                f.body.visit(finder)
+                found = found or finder.found is not None
+            self._helpers[short] = found
+        return self._helpers[short]
 
     # -- visiting ------------------------------------------------------------------------------------
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -228,14 +235,19 @@ class QueryInLoop(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         what = self._query(node)
+        callee = None
         if what is None:
             callee = dotted_name(node.func)
-            if callee is None or not self._helper_queries(callee):
+            if callee is None or "." in (callee[5:] if callee.startswith("self.") else callee):
+                return
+        rows = self._loop_rows(node)
+        if rows is None:
+            return
+        if what is None:
+            if not self._helper_queries(callee):  # type: ignore[arg-type]
                 return
             what = f"{callee}(), which runs a query,"
-        rows = self._loop_rows(node)
-        if rows is not None:
-            self.report(node, what=what, rows=rows)
+        self.report(node, what=what, rows=rows)
 
     def _loop_rows(self, call: cst.Call) -> str | None:
         child: cst.CSTNode = call

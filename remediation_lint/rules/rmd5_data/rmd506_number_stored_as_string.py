@@ -39,7 +39,10 @@ class NumberStoredAsString(Rule):
     severity = Severity.HIGH
     provenance = (Provenance("000_18f8732ba4a86cc0.txt", "HIGH, item 5 (Fix Model Metrics: integers stored as strings in ModelMetrics)", "khala"),)
     fix_safety = FixSafety.UNSAFE
-    triggers = (b"str",)
+    triggers = (
+        b": str", b': "str"', b"str(int(", b"Dict[str, str]", b"dict[str, str]",
+        *(f'= {q}{d}'.encode() for q in "\"'" for d in "0123456789"),
+    )
     options = {
         "count_suffixes": ("_count", "_tokens", "_ms", "_size", "_calls", "_bytes", "_seconds"),
         "count_prefixes": ("total", "latency", "num_"),
@@ -270,7 +273,7 @@ class NumberStoredAsString(Rule):
         if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name) and inner.func.value == "int" and inner.args:
             target = inner.args[0].value
             label = _label(target)
-            if label is not None:
+            if label is not None and self._count_like(label.strip("[]`'\"").rsplit(".", 1)[-1]):
                 self.report(node, what=f"counter {label} is bumped through str(int(...) + ...)")
 
 

@@ -20,8 +20,9 @@ class UnboundedRetry(Rule):
     - a retry counter (`retry_count`, `retries`, `attempts`, ...) incremented (`+= 1`,
       `SET retry_count = retry_count + 1` in SQL) in a function (or, for `self.` attributes, a class)
       that never compares it to anything;
-    - `while True:` retry loops (a `try` whose success path leaves the loop) whose handlers never give
-      up: no `raise`, `break` or `return` in the handler and no comparison of an attempt counter.
+    - `while True:` retry loops (a `try` whose success path leaves the loop and whose handler sleeps
+      before the next attempt) that never give up: no `raise`, `break` or `return` in the handler and
+      no comparison of an attempt counter.
 
     ## Why is this bad?
     A permanently failing task is retried forever: it burns model budget, floods the queue, and hides
@@ -217,6 +218,8 @@ class UnboundedRetry(Rule):
                 continue
             if any(_gives_up(h.body) for h in attempt.handlers):
                 continue
+            if not any(_backs_off(h.body) for h in attempt.handlers):
+                continue  # no sleep between attempts: a progress loop, not a retry loop
             if _compares_any_counter(node.body):
                 continue
             self.report(node, what="`while True:` retry loop never gives up")
@@ -313,3 +316,19 @@ def _leaves_on_success(body: cst.BaseSuite) -> bool:
 
 def _gives_up(body: cst.BaseSuite) -> bool:
     return _has(body, (cst.Raise, cst.Break, cst.Return))
+
+
+class _SleepFinder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = (dotted_name(node.func) or "").rsplit(".", 1)[-1].lower()
+        if "sleep" in name or "backoff" in name or name in {"wait", "wait_for"}:
+            self.found = True
+
+
+def _backs_off(body: cst.BaseSuite) -> bool:
+    finder = _SleepFinder()
+    body.visit(finder)
+    return finder.found
