@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache-dir", metavar="DIR", default=os.environ.get("REMEDIATION_LINT_CACHE_DIR", ".remediation_lint_cache"),
         help="where cached results live (default: .remediation_lint_cache in the working directory)",
     )
+    other.add_argument(
+        "--file-timeout", type=float, default=120.0, metavar="SECONDS",
+        help="skip (and report as RMD000) a file whose analysis takes longer (default: 120; 0: no limit)",
+    )
     other.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: number of cores)")
     other.add_argument("--list-rules", action="store_true", help="list every rule with its metadata and exit")
     other.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
@@ -152,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         files, resolver, fix=fixing, unsafe_fixes=args.unsafe_fixes, jobs=args.jobs,
         want_edits=args.format == "sarif", on_result=progress.update if progress else None,
         cache_dir=None if args.no_cache or fixing or args.add_noqa else args.cache_dir,
+        file_timeout=max(args.file_timeout, 0.0),
     )
     if progress:
         progress.done()

@@ -199,16 +199,6 @@ def _decode_lines(data: bytes, encoding: str) -> list[str]:
     return text.splitlines()
 
 
-def _ast_ok(data: bytes | str) -> bool:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(data)
-        return True
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return False
-
-
 def _ast_reason(data: bytes | str) -> str | None:
     try:
         with warnings.catch_warnings():
@@ -265,6 +255,29 @@ def parse_error_finding(path: str, reason: str, line: int = 1, column: int = 1) 
     )
 
 
+def _standard_parse_error(data: bytes | str, path: str) -> Finding | None:
+    """RMD000 when CPython's own parser refuses the source, else None.
+
+    It runs before LibCST on every file: it is ten times faster, it is the definition of valid Python,
+    and it refuses pathological nesting (thousands of brackets or unary operators) with an error where
+    LibCST's native parser would overflow its stack and crash the process.
+    """
+    if isinstance(data, bytes) and b"\x00" in data:
+        return parse_error_finding(path, "source contains NUL bytes (binary file?)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(data)
+    except SyntaxError as exc:
+        where = f" (line {exc.lineno})" if exc.lineno else ""
+        return parse_error_finding(path, f"{exc.msg}{where}", max(exc.lineno or 1, 1), max(exc.offset or 1, 1))
+    except ValueError as exc:  # NUL bytes in str sources, bad encodings
+        return parse_error_finding(path, str(exc))
+    except (MemoryError, RecursionError):
+        return parse_error_finding(path, "too deeply nested or too complex to parse")
+    return None
+
+
 def _parse(data: bytes | str, path: str) -> tuple[cst.Module | None, Finding | None]:
     if isinstance(data, bytes) and b"\x00" in data:
         return None, parse_error_finding(path, "source contains NUL bytes (binary file?)")
@@ -309,13 +322,13 @@ class Linter:
         rule_classes = self.rules_for(path, raw)
         ignored = self.config.ignored_for(path)
         report_parse_errors = not any(PARSE_ERROR_CODE.startswith(i) for i in [*ignored, *self.config.ignore])
+        error = _standard_parse_error(data, path)
+        if error is not None:
+            if report_parse_errors:
+                result.findings.append(error)
+            result.parse_error = True
+            return result
         if not rule_classes:
-            reason = _ast_reason(data) if report_parse_errors else None
-            if reason is not None:
-                module, error = _parse(data, path)
-                if error is not None:
-                    result.findings.append(error)
-                    result.parse_error = True
             return result
         module, error = _parse(data, path)
         if module is None:
@@ -404,7 +417,7 @@ class Linter:
         result: FileResult,
         raw: bytes,
     ) -> FileContext:
-        ast_ok = _ast_ok(raw)
+        ast_ok = True  # check() only gets here when the standard parser accepted the source
         current = module
         for _ in range(MAX_FIX_ROUNDS):
             fixes = self._applicable(ctx, unsafe_fixes)
@@ -527,7 +540,10 @@ def _make_linters(configs: list[Config], want_edits: bool) -> list[Linter]:
     return linters
 
 
-def _worker_init(configs: list[Config], want_edits: bool = False, cache_dir: str | None = None) -> None:
+def _worker_init(
+    configs: list[Config], want_edits: bool = False, cache_dir: str | None = None, file_timeout: float = 0.0
+) -> None:
+    FILE_TIMEOUT["seconds"] = file_timeout
     _WORKER["linters"] = _make_linters(configs, want_edits)
     _WORKER["caches"] = [_cache_for(c, want_edits, cache_dir) for c in configs] if cache_dir else None
 
@@ -563,7 +579,50 @@ def _cache_for(config: Config, want_edits: bool, cache_dir: str) -> "Cache":
     return Cache(Path(cache_dir), salt)
 
 
+class FileTimeout(BaseException):
+    """Raised by the alarm when one file exceeds its time budget (a BaseException, so that the
+    dispatcher's per-rule error handling does not swallow it)."""
+
+
+#: seconds one file may take (0: no limit); set per process by ``run``
+FILE_TIMEOUT: dict[str, float] = {"seconds": 0.0}
+
+
+def _with_budget(seconds: float, work: Callable[[], FileResult]) -> FileResult:
+    import signal
+    import threading
+
+    if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        return work()
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise FileTimeout()
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return work()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def check_path(
+    linter: Linter, shown: str, real: Path, *, fix: bool, unsafe_fixes: bool, cache: "Cache | None" = None
+) -> FileResult:
+    seconds = FILE_TIMEOUT["seconds"]
+    try:
+        return _with_budget(seconds, lambda: _check_path(linter, shown, real, fix=fix, unsafe_fixes=unsafe_fixes, cache=cache))
+    except FileTimeout:
+        result = FileResult(shown, parse_error=True)
+        result.findings.append(
+            parse_error_finding(shown, f"analysis exceeded the per-file time budget of {seconds:g} s (--file-timeout)")
+        )
+        result.findings[-1].message = result.findings[-1].message.replace("could not be parsed and was skipped: ", "was skipped: ")
+        return result
+
+
+def _check_path(
     linter: Linter, shown: str, real: Path, *, fix: bool, unsafe_fixes: bool, cache: "Cache | None" = None
 ) -> FileResult:
     try:
@@ -619,6 +678,7 @@ def run(
     on_result: Callable[[FileResult], None] | None = None,
     want_edits: bool = False,
     cache_dir: str | None = None,
+    file_timeout: float = 0.0,
 ) -> list[FileResult]:
     """Check (and fix, in memory) every file; results in the order of ``files``."""
     configs: list[Config] = []
@@ -640,13 +700,14 @@ def run(
         mp_context = multiprocessing.get_context(method)
         chunk = max(1, min(16, len(items) // (jobs * 4) or 1))
         with ProcessPoolExecutor(
-            max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=(configs, want_edits, cache_dir)
+            max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=(configs, want_edits, cache_dir, file_timeout)
         ) as pool:
             for result in pool.map(_worker_check, items, chunksize=chunk):
                 results.append(result)
                 if on_result:
                     on_result(result)
     else:
+        FILE_TIMEOUT["seconds"] = file_timeout
         linters = _make_linters(configs, want_edits)
         caches = [_cache_for(c, want_edits, cache_dir) for c in configs] if cache_dir else None
         for shown, real, fx, unsafe, ci in items:
