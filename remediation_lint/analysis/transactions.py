@@ -11,7 +11,8 @@ import libcst as cst
 from remediation_lint.analysis.names import dotted_name
 
 TRANSACTION_CALLS = frozenset({"transaction", "begin", "begin_nested", "atomic", "transactional", "savepoint", "start_transaction"})
-_LOCKISH = re.compile(r"(^|_)(lock|locks|mutex|rlock|semaphore|sem)$|lock$", re.I)
+#: a semaphore admits several holders, so it does not make a check and a write atomic
+_LOCKISH = re.compile(r"(^|_)(lock|locks|mutex|rlock)$|lock$", re.I)
 _CONNISH = re.compile(r"(^|_)(conn|connection|db|database|session|tx|txn|transaction|cursor)$", re.I)
 
 
@@ -23,7 +24,7 @@ def protects(expr: cst.BaseExpression) -> bool:
         if last in TRANSACTION_CALLS or last == "acquire" or _LOCKISH.search(last):
             return True
         # ``with self._lock_for(key):`` / ``with locks[key]:`` handled below; other calls are not protection
-        return last in {"Lock", "RLock", "Semaphore", "BoundedSemaphore"}
+        return last in {"Lock", "RLock"}
     if isinstance(expr, cst.Subscript):
         return protects(expr.value)
     name = dotted_name(expr)

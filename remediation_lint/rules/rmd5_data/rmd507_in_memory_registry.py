@@ -44,7 +44,7 @@ class InMemoryRegistry(Rule):
     needs_project = True
     options = {"class_suffixes": ("Service", "Registry", "Manager")}
     option_docs = {"class_suffixes": "class-name endings of services/registries that should persist their objects"}
-    limitations = "Entity classes imported from other modules are recognised only by the CLI's project pass."
+    limitations = "Entity classes imported from outside the project (unresolved) are not recognised: no report."
 
     VALID = [
         Valid(
