@@ -1,4 +1,4 @@
-"""Names for the data-integrity rules (RMD5xx): clock reads, count-like field names, storage words."""
+"""Names for the data-integrity rules (RMD5xx): which calls read the wall clock."""
 
 from __future__ import annotations
 
@@ -11,11 +11,3 @@ CLOCK_CALLS = frozenset({
 
 #: methods that only reformat a clock value (``datetime.now().isoformat()`` is still a clock read)
 CLOCK_FORMATTERS = frozenset({"isoformat", "timestamp", "replace", "astimezone", "strftime", "date", "time"})
-
-#: field-name parts that mean "a number" (RMD506)
-COUNT_SUFFIXES = ("_count", "_tokens", "_ms", "_seconds", "_bytes", "_total", "_calls", "_size")
-COUNT_PREFIXES = ("total", "latency", "num_", "n_")
-COUNT_NAMES = frozenset({"tokens", "size", "calls", "count", "latency", "total", "duration_ms", "retries", "attempts"})
-
-#: names of collaborators that persist things (RMD507)
-STORAGE_WORDS = ("repository", "repo", "store", "storage", "db", "database", "session", "client", "dao", "persistence")
