@@ -219,6 +219,7 @@ def _separate(body: list[cst.CSTNode], index: int) -> None:
 
 
 def add_prelude(module: cst.Module, prelude: Iterable[tuple[str, str]]) -> cst.Module:
+    """Insert ``(name, statement)`` pairs after the import block, in order, unless ``name`` is bound."""
     body = list(module.body)
     bound: set[str] = set()
     for stmt in body:
@@ -227,13 +228,20 @@ def add_prelude(module: cst.Module, prelude: Iterable[tuple[str, str]]) -> cst.M
                 if isinstance(small, (cst.Assign, cst.AnnAssign)):
                     targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
                     bound.update(t.value for t in targets if isinstance(t, cst.Name))
+    at = _import_block_end(body)
+    first = True
     for name, code in prelude:
         if name in bound:
             continue
-        at = _import_block_end(body)
-        body.insert(at, cst.parse_statement(code).with_changes(leading_lines=[cst.EmptyLine()]))
-        _separate(body, at + 1)
+        stmt = cst.parse_statement(code)
+        if first and at > 0:
+            stmt = stmt.with_changes(leading_lines=[cst.EmptyLine()])
+        body.insert(at, stmt)
+        at += 1
+        first = False
         bound.add(name)
+    if not first:
+        _separate(body, at)
     return module.with_changes(body=body)
 
 

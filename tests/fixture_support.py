@@ -17,10 +17,19 @@ def python_files(project: str) -> list[Path]:
     return sorted(p for p in (FIXTURES / project).rglob("*.py") if "__pycache__" not in p.parts)
 
 
+_LINTER: list[Linter] = []
+
+
+def linter() -> Linter:
+    """One linter (all rules, preview on) for the whole session, so project summaries are built once."""
+    if not _LINTER:
+        _LINTER.append(Linter(Config(preview=True)))
+    return _LINTER[0]
+
+
 def fix_file(path: Path, unsafe: bool) -> bytes | None:
     """The fixed bytes of a fixture file (all rules, preview on), or None when nothing is fixable."""
-    linter = Linter(Config(preview=True))
-    result = linter.check(path.read_bytes(), str(path), fix=True, unsafe_fixes=unsafe)
+    result = linter().check(path.read_bytes(), str(path), fix=True, unsafe_fixes=unsafe)
     return result.fixed
 
 

@@ -12,7 +12,7 @@ import libcst as cst
 import pytest
 
 from tests.conftest import run_cli
-from tests.fixture_support import FIXTURES, GOLDEN, PROJECTS, ROOT, fix_file, golden_path, python_files
+from tests.fixture_support import FIXTURES, GOLDEN, PROJECTS, ROOT, fix_file, golden_path, linter, python_files
 from tests.helpers import markers
 
 
@@ -90,10 +90,7 @@ def test_golden_fix_output(path, unsafe):
     cst.parse_module(fixed)
     compile(fixed, str(path), "exec", dont_inherit=True)
     # idempotent: fixing the fixed output changes nothing
-    from remediation_lint.config import Config
-    from remediation_lint.engine import Linter
-
-    again = Linter(Config(preview=True)).check(fixed, str(path), fix=True, unsafe_fixes=unsafe)
+    again = linter().check(fixed, str(path), fix=True, unsafe_fixes=unsafe)
     assert again.fixed is None
 
 

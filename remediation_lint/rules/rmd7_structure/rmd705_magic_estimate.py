@@ -128,9 +128,8 @@ class MagicEstimate(Rule):
 
             from backend.services.model_router import calculate_cost
 
-            GENERATE_PLAN_ARG3 = 2000
-
             GENERATE_PLAN_ARG2 = 2000
+            GENERATE_PLAN_ARG3 = 2000
 
             logger = logging.getLogger(__name__)
 
@@ -205,9 +204,8 @@ class MagicEstimate(Rule):
             import requests
             from anthropic import Anthropic
 
-            SUMMARISE_MODEL = "claude-3-5-sonnet-20241022"
-
             SUMMARISE_TIMEOUT = 5
+            SUMMARISE_MODEL = "claude-3-5-sonnet-20241022"
 
             client = Anthropic()
 
