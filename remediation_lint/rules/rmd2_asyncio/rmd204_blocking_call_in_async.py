@@ -59,7 +59,8 @@ class BlockingCallInAsync(Rule):
         Provenance("001_0845f576a88221b4.txt", "Phase 3, item 3.4 (blocking sync I/O on the event loop)", "orchestration_engine"),
         Provenance("001_0845f576a88221b4.txt", "Phase 2, item 2.5 (run_migrations called from async Database.init)", "orchestration_engine"),
     )
-    fix_safety = FixSafety.UNSAFE
+    #: the catalogue's primary safety: the sleep fix is safe; each to_thread fix is made unsafe below
+    fix_safety = FixSafety.SAFE
     triggers = (b"async",)
     needs_project = True
     options = {"extra_blocking_calls": ()}
@@ -507,7 +508,11 @@ class BlockingCallInAsync(Rule):
         fix = None
         if fixable:
             replacement, needs_import = to_thread_call(self.context, node)
-            fix = self.make_fix((node, cst.Await(expression=replacement)), imports=[ImportSpec("asyncio")] if needs_import else ())
+            fix = self.make_fix(
+                (node, cst.Await(expression=replacement)),
+                safety=FixSafety.UNSAFE,
+                imports=[ImportSpec("asyncio")] if needs_import else (),
+            )
         self.report(
             node,
             call=call,
