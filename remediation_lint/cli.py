@@ -63,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--file-timeout", type=float, default=120.0, metavar="SECONDS",
         help="skip (and report as RMD000) a file whose analysis takes longer (default: 120; 0: no limit)",
     )
+    other.add_argument(
+        "--semgrep", action="store_true",
+        help="also run the bundled Semgrep rules (Python twins, TypeScript, Rust; offline) and merge their findings",
+    )
     other.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: number of cores)")
     other.add_argument("--list-rules", action="store_true", help="list every rule with its metadata and exit")
     other.add_argument("--explain", metavar="CODE", help="print a rule's documentation and exit")
@@ -127,6 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _error("--unsafe-fixes needs --fix or --diff")
     if args.jobs is not None and args.jobs < 1:
         return _error("--jobs must be at least 1")
+    if args.semgrep:
+        from remediation_lint.semgrep_adapter import INSTALL_HINT, find_semgrep
+
+        if find_semgrep() is None:
+            return _error(INSTALL_HINT)
     paths = args.paths or ["."]
     missing = [p for p in paths if not os.path.lexists(p)]
     if missing:
@@ -164,6 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from remediation_lint.baseline import write_baseline
 
         all_findings = [f for r in results for f in r.findings]
+        if args.semgrep:
+            from remediation_lint.semgrep_adapter import SemgrepError, merge, semgrep_findings
+
+            try:
+                all_findings = merge(all_findings, semgrep_findings([d.path for d in files], paths, resolver)[0])
+            except SemgrepError as exc:
+                return _error(str(exc))
         count = write_baseline(Path(args.write_baseline), all_findings)
         for note in (n for r in results for n in r.notes):
             print(f"remediation-lint: {note}", file=sys.stderr)
@@ -194,6 +210,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     continue
         findings.extend(result.findings)
     findings.sort(key=lambda f: f.sort_key())
+    if args.semgrep and not args.diff:
+        # after --fix has written its changes: Semgrep sees the files as they are now
+        from remediation_lint.semgrep_adapter import SemgrepError, merge, semgrep_findings
+
+        try:
+            extra, semgrep_notes = semgrep_findings([d.path for d in files], paths, resolver)
+        except SemgrepError as exc:
+            return _error(str(exc))
+        findings = merge(findings, extra)
+        notes.extend(semgrep_notes)
     if baseline is not None:
         from remediation_lint.baseline import filter_new
 
