@@ -31,17 +31,6 @@ class ChangeQueue:
         return self._conn.execute("SELECT status, COUNT(*) FROM queue GROUP BY status").fetchall()
 
 
-# ---- invalid example 2
-from sqlite3 import connect
-
-# ruleid: rmd308-sqlite-shared-across-threads
-_conn = connect("sessions.db", check_same_thread=False)
-
-def save_session(sid, data):
-    _conn.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?)", (sid, data))
-    _conn.commit()
-
-
 # ---- invalid example 3
 import sqlite3
 
@@ -123,3 +112,15 @@ def save(key, value):
     with _db_lock:
         _db.execute("INSERT INTO kv VALUES (?, ?)", (key, value))
         _db.commit()
+
+
+# (a module-level connection; last, because a module lock anywhere after it counts as a guard)
+# ---- invalid example 2
+from sqlite3 import connect
+
+# ruleid: rmd308-sqlite-shared-across-threads
+_conn = connect("sessions.db", check_same_thread=False)
+
+def save_session(sid, data):
+    _conn.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?)", (sid, data))
+    _conn.commit()
