@@ -100,21 +100,10 @@ class Cache:
         return self.conn.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
 
 
-# ---- valid example 4
-import sqlite3
-import threading
-
-# ok: rmd308-sqlite-shared-across-threads
-_db_lock = threading.RLock()
-_db = sqlite3.connect("app.db", check_same_thread=False)
-
-def save(key, value):
-    with _db_lock:
-        _db.execute("INSERT INTO kv VALUES (?, ?)", (key, value))
-        _db.commit()
+# ---- valid example 4 (a module lock beside a module connection) is left out: one test file is one
+# module, and its lock would also guard the module-level connection of invalid example 2 below.
 
 
-# (a module-level connection; last, because a module lock anywhere after it counts as a guard)
 # ---- invalid example 2
 from sqlite3 import connect
 
