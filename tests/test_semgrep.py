@@ -35,7 +35,12 @@ pytestmark = pytest.mark.skipif(SEMGREP is None, reason="semgrep is not installe
 #: code -> the fixture lines (relative to fixtures/) the LibCST rule reports and the twin cannot
 #: ("missing"), the lines the twin reports and the LibCST rule does not ("extra"), and why. Each entry
 #: is also written in the LibCST rule's ``limitations`` (its docs page).
-KNOWN_DIFFERENCES: dict[str, dict] = {}
+KNOWN_DIFFERENCES: dict[str, dict] = {
+    "RMD205": {
+        "missing": {("orchestration_engine/backend/services/resource_monitor.py", 63)},
+        "why": "the twin does not follow call sites: a sync helper that only coroutines call",
+    },
+}
 
 REQUIRED_METADATA = ("rmd-code", "seed", "seed-item", "project", "category", "confidence", "references")
 PROJECT_NAMES = {"khala", "orchestration_engine", "hyperion", "tasker", "ai_system"}

@@ -31,6 +31,10 @@ class GetEventLoopInCoroutine(Rule):
     provenance = (Provenance("001_0845f576a88221b4.txt", "Phase 3, item 3.4 (get_event_loop in ResourceMonitor._check_loop)", "orchestration_engine"),)
     fix_safety = FixSafety.SAFE
     triggers = (b"get_event_loop",)
+    limitations = (
+        "The Semgrep twin `rmd205-get-event-loop-in-coroutine` reports only calls inside an `async def`: "
+        "it does not follow call sites, so a sync helper that only coroutines call is reported by this rule alone."
+    )
 
     VALID = [
         Valid(
