@@ -126,7 +126,8 @@ def normalised_body(func: ast.FunctionDef | ast.AsyncFunctionDef, min_statements
     import copy
 
     clone = copy.deepcopy(func)
-    clone.body = body
+    # normalise the copy's own statements: the originals belong to the shared project summaries
+    clone.body = clone.body[len(func.body) - len(body):]
     normaliser = _Normaliser(_local_names(func))
     for a in (*clone.args.posonlyargs, *clone.args.args, *clone.args.kwonlyargs, clone.args.vararg, clone.args.kwarg):
         if a is not None:
