@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip (and report as RMD000) a file whose analysis takes longer (default: 120; 0: no limit)",
     )
     other.add_argument(
+        "--max-file-size", type=float, default=2.0, metavar="MIB",
+        help="skip (and report as RMD000) a file larger than this many MiB (default: 2; 0: no limit)",
+    )
+    other.add_argument(
         "--semgrep", action="store_true",
         help="also run the bundled Semgrep rules (Python twins, TypeScript, Rust; offline) and merge their findings",
     )
@@ -165,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         files, resolver, fix=fixing, unsafe_fixes=args.unsafe_fixes, jobs=args.jobs,
         want_edits=args.format == "sarif", on_result=progress.update if progress else None,
         cache_dir=None if args.no_cache or fixing or args.add_noqa else args.cache_dir,
-        file_timeout=max(args.file_timeout, 0.0),
+        file_timeout=max(args.file_timeout, 0.0), max_file_bytes=int(max(args.max_file_size, 0.0) * 1048576),
     )
     if progress:
         progress.done()

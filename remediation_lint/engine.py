@@ -22,6 +22,7 @@ from libcst.metadata import PositionProvider
 
 from remediation_lint.config import Config, ConfigResolver
 from remediation_lint.context import FileContext
+from remediation_lint import guard
 from remediation_lint.fix import apply_fixes, parses, select_non_overlapping
 from remediation_lint.noqa import is_suppressed
 from remediation_lint.project import DEFAULT_EXCLUDED_DIRS, ProjectIndex, ProjectSet
@@ -281,8 +282,11 @@ def _standard_parse_error(data: bytes | str, path: str) -> Finding | None:
 def _parse(data: bytes | str, path: str) -> tuple[cst.Module | None, Finding | None]:
     if isinstance(data, bytes) and b"\x00" in data:
         return None, parse_error_finding(path, "source contains NUL bytes (binary file?)")
+    chain = guard.flat_chain_error(data, None)  # would overflow LibCST's native parser (segfault)
+    if chain is not None:
+        return None, parse_error_finding(path, chain)
     try:
-        return cst.parse_module(data), None
+        return guard.parse_module(data), None
     except cst.ParserSyntaxError as exc:
         reason = _ast_reason(data) or str(exc).splitlines()[0]
         return None, parse_error_finding(path, reason, max(exc.raw_line, 1), exc.raw_column + 1)
@@ -541,9 +545,11 @@ def _make_linters(configs: list[Config], want_edits: bool) -> list[Linter]:
 
 
 def _worker_init(
-    configs: list[Config], want_edits: bool = False, cache_dir: str | None = None, file_timeout: float = 0.0
+    configs: list[Config], want_edits: bool = False, cache_dir: str | None = None, file_timeout: float = 0.0,
+    max_file_bytes: int = guard.DEFAULT_MAX_FILE_BYTES,
 ) -> None:
     FILE_TIMEOUT["seconds"] = file_timeout
+    MAX_FILE_BYTES["bytes"] = max_file_bytes
     _WORKER["linters"] = _make_linters(configs, want_edits)
     _WORKER["caches"] = [_cache_for(c, want_edits, cache_dir) for c in configs] if cache_dir else None
 
@@ -586,6 +592,8 @@ class FileTimeout(BaseException):
 
 #: seconds one file may take (0: no limit); set per process by ``run``
 FILE_TIMEOUT: dict[str, float] = {"seconds": 0.0}
+#: bytes one file may have (0: no limit); set per process by ``run``
+MAX_FILE_BYTES: dict[str, int] = {"bytes": guard.DEFAULT_MAX_FILE_BYTES}
 
 
 def _with_budget(seconds: float, work: Callable[[], FileResult]) -> FileResult:
@@ -635,6 +643,12 @@ def _check_path(
         result = FileResult(shown)
         result.notes.append(f"{shown}: cannot read ({exc.strerror}); skipped")
         return result
+    too_large = guard.too_large(len(data), MAX_FILE_BYTES["bytes"])
+    if too_large is not None:
+        result = FileResult(shown, original=data, parse_error=True)
+        result.findings.append(parse_error_finding(shown, too_large))
+        result.findings[-1].message = result.findings[-1].message.replace("could not be parsed and was skipped: ", "was skipped: ")
+        return result
     use_cache = cache is not None and not fix
     if use_cache:
         key = cache.key(shown, data)  # type: ignore[union-attr]
@@ -679,6 +693,7 @@ def run(
     want_edits: bool = False,
     cache_dir: str | None = None,
     file_timeout: float = 0.0,
+    max_file_bytes: int = guard.DEFAULT_MAX_FILE_BYTES,
 ) -> list[FileResult]:
     """Check (and fix, in memory) every file; results in the order of ``files``."""
     configs: list[Config] = []
@@ -700,7 +715,7 @@ def run(
         mp_context = multiprocessing.get_context(method)
         chunk = max(1, min(16, len(items) // (jobs * 4) or 1))
         with ProcessPoolExecutor(
-            max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=(configs, want_edits, cache_dir, file_timeout)
+            max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=(configs, want_edits, cache_dir, file_timeout, max_file_bytes)
         ) as pool:
             for result in pool.map(_worker_check, items, chunksize=chunk):
                 results.append(result)
@@ -708,6 +723,7 @@ def run(
                     on_result(result)
     else:
         FILE_TIMEOUT["seconds"] = file_timeout
+        MAX_FILE_BYTES["bytes"] = max_file_bytes
         linters = _make_linters(configs, want_edits)
         caches = [_cache_for(c, want_edits, cache_dir) for c in configs] if cache_dir else None
         for shown, real, fx, unsafe, ci in items:
