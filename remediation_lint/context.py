@@ -40,10 +40,19 @@ class FileContext:
         self.reports: list["Report"] = []
         self._wrapper: MetadataWrapper | None = None
         self._module_ref: "ModuleRef | None | bool" = False
+        #: index in ``module.body`` of the top-level statement being visited (-1 before the first)
+        self.top_index = -1
+        #: the standard library's parse of the same source, when the engine has it (fast positions)
+        self.ast_tree: "object | None" = None
+        #: report -> index of the top-level statement that holds its node (None: unknown)
+        self.report_tops: dict[int, int | None] = {}
 
     # -- reports -------------------------------------------------------------------------------------
     def add_report(self, report: "Report") -> None:
         self.reports.append(report)
+        # during the traversal a report almost always concerns the statement being visited; positions()
+        # verifies that and falls back to the full provider when it is not so
+        self.report_tops[id(report)] = self.top_index if self.stack and self.top_index >= 0 else None
 
     # -- where are we? -------------------------------------------------------------------------------
     @property
@@ -121,6 +130,22 @@ class FileContext:
         if self._wrapper is None:
             self._wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
         return self._wrapper
+
+    def positions(self) -> dict[cst.CSTNode, Any]:
+        """Positions of the reported nodes: only the statements holding them are rendered when the
+        standard parser's tree is at hand and every report knows its statement; else the full provider."""
+        from libcst.metadata import PositionProvider
+
+        tops = [self.report_tops.get(id(r)) for r in self.reports]
+        if self.ast_tree is not None and self._wrapper is None and tops and all(t is not None for t in tops):
+            from remediation_lint.positions import positions_in, statement_code_lines
+
+            lines = statement_code_lines(self.module, self.ast_tree)  # type: ignore[arg-type]
+            if lines is not None:
+                found = positions_in(self.module, sorted(set(tops)), lines)  # type: ignore[arg-type]
+                if all(r.node in found for r in self.reports):
+                    return found
+        return self.wrapper.resolve(PositionProvider)
 
     def metadata(self, provider: Any, node: cst.CSTNode, default: Any = None) -> Any:
         """Lazily resolve ``provider`` over the module and return its value for ``node``."""

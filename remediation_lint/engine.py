@@ -139,6 +139,8 @@ class _Dispatcher(cst.CSTVisitor):
     def on_visit(self, node: cst.CSTNode) -> bool:
         ctx = self.ctx
         ctx.stack.append(node)
+        if len(ctx.stack) == 2 and isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            ctx.top_index += 1
         if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             ctx.scopes.append(node)
         elif isinstance(node, (cst.Import, cst.ImportFrom)) and len(ctx.stack) > 3:
@@ -171,8 +173,10 @@ def run_rules(
     rule_classes: Sequence[type[Rule]],
     config: Config,
     project: ProjectIndex | None,
+    ast_tree: ast.Module | None = None,
 ) -> tuple[FileContext, list[tuple[str, BaseException]]]:
     ctx = FileContext(path, module, project)
+    ctx.ast_tree = ast_tree
     rules = [cls(ctx, config.rule_options(cls.code)) for cls in rule_classes]
     dispatcher = _Dispatcher(ctx, rules)
     module.visit(dispatcher)
@@ -256,7 +260,7 @@ def parse_error_finding(path: str, reason: str, line: int = 1, column: int = 1) 
     )
 
 
-def _standard_parse_error(data: bytes | str, path: str) -> Finding | None:
+def _standard_parse(data: bytes | str, path: str) -> tuple[ast.Module | None, Finding | None]:
     """RMD000 when CPython's own parser refuses the source, else None.
 
     It runs before LibCST on every file: it is ten times faster, it is the definition of valid Python,
@@ -264,19 +268,18 @@ def _standard_parse_error(data: bytes | str, path: str) -> Finding | None:
     LibCST's native parser would overflow its stack and crash the process.
     """
     if isinstance(data, bytes) and b"\x00" in data:
-        return parse_error_finding(path, "source contains NUL bytes (binary file?)")
+        return None, parse_error_finding(path, "source contains NUL bytes (binary file?)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ast.parse(data)
+            return ast.parse(data), None
     except SyntaxError as exc:
         where = f" (line {exc.lineno})" if exc.lineno else ""
-        return parse_error_finding(path, f"{exc.msg}{where}", max(exc.lineno or 1, 1), max(exc.offset or 1, 1))
+        return None, parse_error_finding(path, f"{exc.msg}{where}", max(exc.lineno or 1, 1), max(exc.offset or 1, 1))
     except ValueError as exc:  # NUL bytes in str sources, bad encodings
-        return parse_error_finding(path, str(exc))
+        return None, parse_error_finding(path, str(exc))
     except (MemoryError, RecursionError):
-        return parse_error_finding(path, "too deeply nested or too complex to parse")
-    return None
+        return None, parse_error_finding(path, "too deeply nested or too complex to parse")
 
 
 def _parse(data: bytes | str, path: str) -> tuple[cst.Module | None, Finding | None]:
@@ -326,7 +329,7 @@ class Linter:
         rule_classes = self.rules_for(path, raw)
         ignored = self.config.ignored_for(path)
         report_parse_errors = not any(PARSE_ERROR_CODE.startswith(i) for i in [*ignored, *self.config.ignore])
-        error = _standard_parse_error(data, path)
+        tree, error = _standard_parse(data, path)
         if error is not None:
             if report_parse_errors:
                 result.findings.append(error)
@@ -344,7 +347,7 @@ class Linter:
         if project is not None:
             project.recording = set()
         try:
-            ctx, failures = run_rules(module, path, rule_classes, self.config, project)
+            ctx, failures = run_rules(module, path, rule_classes, self.config, project, tree)
             for code, exc in failures:
                 result.notes.append(f"{path}: internal error in {code}: {type(exc).__name__}: {exc}")
             if fix:
@@ -364,7 +367,7 @@ class Linter:
     def _findings(self, ctx: FileContext, path: str, unsafe_fixes: bool) -> list[Finding]:
         if not ctx.reports:
             return []
-        positions = ctx.wrapper.resolve(PositionProvider)
+        positions = ctx.positions()
         lines = _decode_lines(ctx.module.bytes, ctx.module.encoding) if ctx.reports else []
         severity = {r.code: r.severity.value for r in self.rules}
         out: list[Finding] = []
@@ -399,7 +402,7 @@ class Linter:
         fixes = [r for r in ctx.reports if r.fix is not None and (r.fix.safety is FixSafety.SAFE or unsafe_fixes)]
         if not fixes:
             return []
-        positions = ctx.wrapper.resolve(PositionProvider)
+        positions = ctx.positions()
         lines = _decode_lines(ctx.module.bytes, ctx.module.encoding)
         out = []
         for report in fixes:
