@@ -324,6 +324,8 @@ class Linter:
         fix: bool = False,
         unsafe_fixes: bool = False,
     ) -> FileResult:
+        if isinstance(data, str) and data.startswith("\ufeff"):
+            data = data[1:]  # a decoded source keeps no BOM (flake8 strips it too)
         raw = data.encode("utf-8") if isinstance(data, str) else data
         result = FileResult(path, original=raw)
         rule_classes = self.rules_for(path, raw)

@@ -16,7 +16,7 @@ from tests.fixture_support import FIXTURES
 STDLIB = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))[:30]
 SOURCES = [
     "x = 1; y = 2\n\n\n# comment\n@dec\n\n# between\n@other(1)\nclass A:\n    def f(self):\n        return 1\n",
-    "\ufeffimport os\r\nif os:\r\n    pass\r\n",
+    b"\xef\xbb\xbfimport os\r\nif os:\r\n    pass\r\n",
     "async def f():\n    async with a:\n        await b\n\n\n\n@x\nasync def g(): ...\n",
     "def f(\n    a,\n    b,\n):\n    return (a +\n            b)  # tail\n# footer\n",
 ]
