@@ -349,6 +349,12 @@ class SequentialAwaitInLoop(Rule):
                     # the model scores one item per request
                     scores.append(await model.score(item))
                 return scores
+
+            async def label(model, batch):
+                labels = []
+                for item in batch:
+                    labels.append(await model.label(item))
+                return labels, item
             """,
             fixed="""
             import asyncio
@@ -370,9 +376,15 @@ class SequentialAwaitInLoop(Rule):
                     # the model scores one item per request
                     scores.append(await model.score(item))
                 return scores
+
+            async def label(model, batch):
+                labels = []
+                for item in batch:
+                    labels.append(await model.label(item))
+                return labels, item
             """,
             line=4,
-            count=2,
+            count=3,
         ),
     ]
 
@@ -439,10 +451,12 @@ class SequentialAwaitInLoop(Rule):
             return None  # comments in the loop would be lost (the statement's own comment is kept)
         func = self.context.enclosing_function()
         taken = _names_in(func) if func is not None else set()
+        target = loop.target.value
+        if func is not None and _count_name(func, target) != _count_name(loop, target):
+            return None  # the loop variable is used outside the loop (after it, it would be unbound)
         sem = _fresh("sem", taken)
         one = _fresh("_one", taken | {sem})
         aio, needs_import = asyncio_name(self.context)
-        target = loop.target.value
         iterable = module.code_for_node(loop.iter)
         if _needs_parens(loop.iter):
             iterable = f"({iterable})"
@@ -672,6 +686,19 @@ def _names_in(func: cst.CSTNode) -> set[str]:
 
     func.visit(_Collect())
     return names
+
+
+def _count_name(node: cst.CSTNode, name: str) -> int:
+    count = 0
+
+    class _Count(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            nonlocal count
+            if n.value == name:
+                count += 1
+
+    node.visit(_Count())
+    return count
 
 
 def _fresh(base: str, taken: set[str]) -> str:
