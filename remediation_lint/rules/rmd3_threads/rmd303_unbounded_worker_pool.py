@@ -55,6 +55,12 @@ class UnboundedWorkerPool(Rule):
     fix_safety = FixSafety.SAFE
     triggers = (b"PoolExecutor", b"Pool")
 
+    limitations = (
+        "The Semgrep twin `rmd303-unbounded-worker-pool` follows a size only through a parameter, a local "
+        "assigned in the same function, or `self.x` assigned straight from a parameter; sizes traced "
+        "through longer chains are reported by this rule alone."
+    )
+
     VALID = [
         Valid(
             """

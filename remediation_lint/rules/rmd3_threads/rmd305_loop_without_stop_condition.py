@@ -47,6 +47,12 @@ class LoopWithoutStopCondition(Rule):
     fix_safety = FixSafety.SAFE
     triggers = (b"while True", b"while 1")
 
+    limitations = (
+        "The Semgrep twin `rmd305-loop-without-stop-condition` counts a `break` that leaves only an inner "
+        "loop as an exit, and sees thread targets only when `Thread(target=...)` or `submit(...)` is in "
+        "the same class or module."
+    )
+
     VALID = [
         Valid(
             """

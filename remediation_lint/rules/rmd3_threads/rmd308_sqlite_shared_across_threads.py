@@ -54,6 +54,12 @@ class SqliteSharedAcrossThreads(Rule):
     )
     triggers = (b"check_same_thread",)
 
+    limitations = (
+        "The Semgrep twin `rmd308-sqlite-shared-across-threads` cannot follow each use of the connection: "
+        "it reports a `check_same_thread=False` connection only when its class (or module) owns no lock "
+        "at all, so a class whose lock some methods skip is found by this rule alone."
+    )
+
     VALID = [
         Valid(
             """

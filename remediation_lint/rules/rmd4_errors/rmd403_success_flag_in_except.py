@@ -41,6 +41,11 @@ class SuccessFlagInExcept(Rule):
     option_docs = {"flag_names": "attribute / variable names that mean \"the resource is ready\""}
     cwe = (755,)
 
+    limitations = (
+        "The Semgrep twin `rmd403-success-flag-in-except` recognises a fallback only as an assignment "
+        "from a call (`x = build()`) before the flag, in a handler written without `as name`."
+    )
+
     VALID = [
         Valid(
             """

@@ -37,6 +37,11 @@ class IdColumnWithoutForeignKey(Rule):
     options = {"external_ids": ()}
     option_docs = {"external_ids": "column names ending in _id that refer to another system and need no ForeignKey"}
 
+    limitations = (
+        "The Semgrep twin `rmd505-id-column-without-foreign-key` has no `external_ids` option: silence "
+        "such columns with `# nosemgrep`."
+    )
+
     VALID = [
         Valid(
             """

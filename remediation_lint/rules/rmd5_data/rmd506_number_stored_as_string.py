@@ -54,6 +54,12 @@ class NumberStoredAsString(Rule):
         "count_names": "whole field names that mean a number",
     }
 
+    limitations = (
+        "The Semgrep twin `rmd506-number-stored-as-string` recognises models only by a direct "
+        "`BaseModel`/`TypedDict` base or `@dataclass`; a model deriving from a project base class (`class "
+        "Usage(Base)`) is found by this rule alone."
+    )
+
     VALID = [
         Valid(
             """

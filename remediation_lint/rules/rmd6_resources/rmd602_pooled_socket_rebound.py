@@ -49,6 +49,12 @@ class PooledSocketRebound(Rule):
     options = {"pool_helpers": POOL_HELPERS}
     option_docs = {"pool_helpers": "helpers that return an already bound socket when the project cannot show their body"}
 
+    limitations = (
+        "The Semgrep twin `rmd602-pooled-socket-rebound` does not read the pool helpers' bodies (it knows "
+        "the default helper names), and misses `self.context.socket()` in a class whose `__init__` "
+        "creates a context and then sets it to `None`."
+    )
+
     VALID = [
         Valid(
             """

@@ -42,6 +42,12 @@ class EnvReadPerRequest(Rule):
     )
     triggers = (b"getenv", b"environ")
 
+    limitations = (
+        "The Semgrep twin `rmd701-env-read-per-request` recognises dependencies by their "
+        "`Depends`/`Security`/`Header`/`Request` parameters; a plain function named in `Depends(f)` "
+        "elsewhere in the module is found by this rule alone."
+    )
+
     VALID = [
         Valid(
             """

@@ -53,6 +53,10 @@ class FunctionLevelImport(Rule):
     options = {"entry_functions": ("main", "cli", "entrypoint", "__getattr__", "__dir__")}
     option_docs = {"entry_functions": "functions whose imports are deliberate (entry points, lazy module attributes)"}
 
+    limitations = (
+        "The Semgrep twin `rmd702-function-level-import` knows only the default `entry_functions`."
+    )
+
     VALID = [
         Valid(
             """

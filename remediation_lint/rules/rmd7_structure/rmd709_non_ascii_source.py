@@ -46,6 +46,12 @@ class NonAsciiSource(Rule):
     options = {"check_strings": False}
     option_docs = {"check_strings": "also report string literals that are not docstrings (text meant for users)"}
 
+    limitations = (
+        "The Semgrep twin `rmd709-non-ascii-source` finds docstrings by their position (the module "
+        "docstring, the line after a `def`/`class`) and has no `check_strings` setting; a `#` inside a "
+        "string before a non-ASCII character is read as a comment by it."
+    )
+
     VALID = [
         Valid(
             """

@@ -50,6 +50,11 @@ class LooseCountAssertion(Rule):
         "text_names": "last name parts of strings whose length floor is not a count (`len(tool.description) >= 10`)",
     }
 
+    limitations = (
+        "The Semgrep twin `rmd801-loose-count-assertion` recognises tests by their `test*` function names "
+        "rather than by the test file's path."
+    )
+
     VALID = [
         Valid(
             """
