@@ -528,7 +528,12 @@ def discover(
                 if not name.endswith(".py"):
                     continue
                 full = base / name
-                if cfg.is_excluded(full):
+                if full.is_symlink() and not full.exists():
+                    continue  # dangling link or link loop (``a.py -> a.py``): nothing to read
+                try:
+                    if cfg.is_excluded(full):
+                        continue
+                except (OSError, RuntimeError):  # a path that cannot be resolved (pathlib: "Symlink loop")
                     continue
                 shown = os.path.join(dirpath, name) if given not in (".", "./") else os.path.relpath(full)
                 yield from emit(shown, full)
@@ -598,7 +603,7 @@ class FileTimeout(BaseException):
 #: seconds one file may take (0: no limit); set per process by ``run``
 FILE_TIMEOUT: dict[str, float] = {"seconds": 0.0}
 #: bytes one file may have (0: no limit); set per process by ``run``
-MAX_FILE_BYTES: dict[str, int] = {"bytes": guard.DEFAULT_MAX_FILE_BYTES}
+MAX_FILE_BYTES: dict[str, int] = guard.MAX_FILE_BYTES
 
 
 def _with_budget(seconds: float, work: Callable[[], FileResult]) -> FileResult:

@@ -30,6 +30,8 @@ MAX_FLAT_CHAIN = 3000
 PARSE_STACK_BYTES = 256 * 1024 * 1024
 #: default size limit of one file (``--max-file-size``, in bytes; 0: no limit)
 DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024
+#: the limit in force in this process (set by ``engine.run``; the project pass skips larger files too)
+MAX_FILE_BYTES: dict[str, int] = {"bytes": DEFAULT_MAX_FILE_BYTES}
 
 
 def flat_chain_error(data: bytes | str, tree: ast.AST | None) -> str | None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 import libcst as cst
 
 from remediation_lint.analysis.names import dotted_name
+from remediation_lint.guard import MAX_FILE_BYTES
 
 if TYPE_CHECKING:  # pragma: no cover
     from remediation_lint.context import FileContext
@@ -284,6 +285,10 @@ def _class_info(node: ast.ClassDef, module: ModuleSummary) -> ClassInfo:
 
 def summarize_source(path: str, source: bytes | str) -> ModuleSummary:
     summary = ModuleSummary(path)
+    limit = MAX_FILE_BYTES["bytes"]
+    if limit and len(source) > limit:  # the engine skips such files; summarising one would cost as much
+        summary.parsed = False
+        return summary
     try:
         tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
