@@ -107,3 +107,12 @@ def parse(raw, log):
     except Exception as exc:
         log.warning("bad value %r: %s", raw, exc)
         return None
+
+
+# ---- not code: a bare except inside a string
+HELP = """
+Do not write
+# ok: rmd401-swallowed-exception
+except:
+    pass
+"""
