@@ -40,6 +40,10 @@ KNOWN_DIFFERENCES: dict[str, dict] = {
         "missing": {("orchestration_engine/backend/services/resource_monitor.py", 63)},
         "why": "the twin does not follow call sites: a sync helper that only coroutines call",
     },
+    "RMD204": {
+        "missing": {("orchestration_engine/backend/db/connection.py", 24)},
+        "why": "the twin follows sync helpers of the same module only; run_migrations is imported from backend.db.migrate",
+    },
 }
 
 REQUIRED_METADATA = ("rmd-code", "seed", "seed-item", "project", "category", "confidence", "references")

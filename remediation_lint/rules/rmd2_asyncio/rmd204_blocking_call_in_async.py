@@ -64,6 +64,11 @@ class BlockingCallInAsync(Rule):
     triggers = (b"async",)
     needs_project = True
     options = {"extra_blocking_calls": ()}
+    limitations = (
+        "The Semgrep twin `rmd204-blocking-call-in-async` follows calls into sync helpers defined in the same "
+        "module only (a helper imported from another module, like `run_migrations` called from `Database.init`, "
+        "is reported by this rule alone), and does not read the `extra_blocking_calls` option."
+    )
     option_docs = {"extra_blocking_calls": "more qualified function names that block (e.g. `mylib.fetch_sync`), fixed with asyncio.to_thread"}
 
     VALID = [
