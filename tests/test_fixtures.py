@@ -117,3 +117,22 @@ def test_flake8_plugin_agrees_with_cli():
         from_flake8.add((os.path.normpath(path), int(row), int(col), text))
     assert from_cli, "the fixtures produced no findings at all"
     assert from_flake8 == from_cli
+
+
+def test_every_rule_has_a_case_in_its_source_projects_fixture_repo():
+    """Each rule is shown on realistic code: an `# expect:` marker in the fixture repo of (one of) the
+    project(s) its seed reviewed."""
+    from remediation_lint.registry import all_rules
+
+    marked: dict[str, set[str]] = {}
+    for project in PROJECTS:
+        for path in python_files(project):
+            exp, _ = markers(path)
+            for _, code in exp:
+                marked.setdefault(code, set()).add(project)
+    missing = []
+    for code, rule in all_rules().items():
+        projects = {p.project for p in rule.provenance}
+        if not (marked.get(code, set()) & projects):
+            missing.append((code, sorted(projects), sorted(marked.get(code, set()))))
+    assert missing == [], missing
