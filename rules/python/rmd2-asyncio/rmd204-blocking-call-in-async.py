@@ -106,6 +106,7 @@ import asyncio
 import socket
 import sqlite3
 import httpx
+import requests
 from urllib.request import urlopen
 
 http = httpx.Client(timeout=5)
@@ -158,6 +159,11 @@ def sync_lookup(path):
     conn = sqlite3.connect(path)
     # ok: rmd204-blocking-call-in-async
     return conn.execute("SELECT 1").fetchall()
+
+
+async def status(url, seconds):
+    # ruleid: rmd204-blocking-call-in-async
+    return requests.get(url, timeout=int(seconds)).json()
 
 
 # ---- VALID example 0 ----
