@@ -13,6 +13,7 @@ import os
 import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
@@ -692,6 +693,17 @@ def _check_path(
         return result
 
 
+def _isolated_check(item: tuple[str, str, bool, bool, int], mp_context: Any, initargs: tuple[Any, ...]) -> FileResult:
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=mp_context, initializer=_worker_init, initargs=initargs) as pool:
+            return pool.submit(_worker_check, item).result()
+    except BrokenProcessPool:
+        result = FileResult(item[0], parse_error=True)
+        result.findings.append(parse_error_finding(item[0], "the analysis crashed its worker process (native crash)"))
+        result.findings[-1].message = result.findings[-1].message.replace("could not be parsed and was skipped: ", "was skipped: ")
+        return result
+
+
 def run(
     files: Sequence[Discovered],
     config: "Config | ConfigResolver",
@@ -724,13 +736,32 @@ def run(
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
         mp_context = multiprocessing.get_context(method)
         chunk = max(1, min(16, len(items) // (jobs * 4) or 1))
-        with ProcessPoolExecutor(
-            max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=(configs, want_edits, cache_dir, file_timeout, max_file_bytes)
-        ) as pool:
-            for result in pool.map(_worker_check, items, chunksize=chunk):
-                results.append(result)
-                if on_result:
-                    on_result(result)
+        initargs = (configs, want_edits, cache_dir, file_timeout, max_file_bytes)
+
+        def emit(result: FileResult) -> None:
+            results.append(result)
+            if on_result:
+                on_result(result)
+
+        pending = list(items)
+        while pending:
+            done = 0
+            try:
+                with ProcessPoolExecutor(
+                    max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=initargs
+                ) as pool:
+                    for result in pool.map(_worker_check, pending, chunksize=chunk):
+                        done += 1
+                        emit(result)
+                break
+            except BrokenProcessPool:
+                # a worker died (a native crash no guard knows): the files in flight are suspects; each
+                # runs alone in its own worker, the one that kills it is reported, the rest go on
+                chunk = 1
+                suspects = pending[done : done + jobs + 2]
+                for item in suspects:
+                    emit(_isolated_check(item, mp_context, initargs))
+                pending = pending[done + len(suspects) :]
     else:
         FILE_TIMEOUT["seconds"] = file_timeout
         MAX_FILE_BYTES["bytes"] = max_file_bytes

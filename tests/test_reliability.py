@@ -463,3 +463,33 @@ def test_write_atomic_on_a_read_only_directory_keeps_the_original(tmp_path, monk
     with pytest.raises(PermissionError):
         write_atomic(target, b"b = 2\n", expected_original=b"a = 1\n")
     assert target.read_bytes() == b"a = 1\n" and stat.S_IMODE(os.stat(target).st_mode) == 0o444
+
+
+def test_a_worker_that_dies_costs_one_file_not_the_run(tmp_path, monkeypatch):
+    """A native crash (simulated: the worker kills itself with SIGSEGV on one file) is isolated: that
+    file is reported as RMD000, every other file gets its normal result, in order."""
+    import signal
+
+    for i in range(40):
+        (tmp_path / f"m{i:02}.py").write_text(FIXABLE)
+    (tmp_path / "m17.py").write_text("# crash\n" + FIXABLE)
+    real_check = Linter.check
+
+    def crashing_check(self, data, path, **kwargs):
+        if path.endswith("m17.py"):
+            import faulthandler
+
+            faulthandler.disable()  # pytest's handler would print the worker's stack into the test log
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return real_check(self, data, path, **kwargs)
+
+    monkeypatch.setattr(Linter, "check", crashing_check)
+    files = list(discover([str(tmp_path)], Config()))
+    results = run(files, Config(), jobs=2)
+    assert [r.path for r in results] == [d.path for d in files]
+    by_name = {Path(r.path).name: r for r in results}
+    crashed = by_name["m17.py"].findings
+    assert [f.code for f in crashed] == ["RMD000"] and "crashed its worker process" in crashed[0].message
+    for name, result in by_name.items():
+        if name != "m17.py":
+            assert {f.code for f in result.findings} >= {"RMD205", "RMD401"}, name
