@@ -44,6 +44,8 @@ class FileContext:
         self.top_index = -1
         #: the standard library's parse of the same source, when the engine has it (fast positions)
         self.ast_tree: "object | None" = None
+        #: the file's bytes, for cheap screens inside shared analyses (empty when unknown)
+        self.source: bytes = b""
         #: report -> index of the top-level statement that holds its node (None: unknown)
         self.report_tops: dict[int, int | None] = {}
 
@@ -137,6 +139,8 @@ class FileContext:
         from libcst.metadata import PositionProvider
 
         tops = [self.report_tops.get(id(r)) for r in self.reports]
+        if any(t is None for t in tops):
+            tops = [t if t is not None else self._top_of(r.node) for r, t in zip(self.reports, tops)]
         if self.ast_tree is not None and self._wrapper is None and tops and all(t is not None for t in tops):
             from remediation_lint.positions import positions_in, statement_code_lines
 
@@ -146,6 +150,16 @@ class FileContext:
                 if all(r.node in found for r in self.reports):
                     return found
         return self.wrapper.resolve(PositionProvider)
+
+    def _top_of(self, node: cst.CSTNode) -> int | None:
+        """The top-level statement holding ``node`` when that is cheap to see (the statement itself, one
+        of its small statements, or the header of a compound statement), else None."""
+        for i, stmt in enumerate(self.module.body):
+            if stmt is node:
+                return i
+            if isinstance(stmt, cst.SimpleStatementLine) and any(small is node for small in stmt.body):
+                return i
+        return None
 
     def metadata(self, provider: Any, node: cst.CSTNode, default: Any = None) -> Any:
         """Lazily resolve ``provider`` over the module and return its value for ``node``."""

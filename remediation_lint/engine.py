@@ -175,9 +175,11 @@ def run_rules(
     config: Config,
     project: ProjectIndex | None,
     ast_tree: ast.Module | None = None,
+    source: bytes = b"",
 ) -> tuple[FileContext, list[tuple[str, BaseException]]]:
     ctx = FileContext(path, module, project)
     ctx.ast_tree = ast_tree
+    ctx.source = source
     rules = [cls(ctx, config.rule_options(cls.code)) for cls in rule_classes]
     dispatcher = _Dispatcher(ctx, rules)
     module.visit(dispatcher)
@@ -350,7 +352,7 @@ class Linter:
         if project is not None:
             project.recording = set()
         try:
-            ctx, failures = run_rules(module, path, rule_classes, self.config, project, tree)
+            ctx, failures = run_rules(module, path, rule_classes, self.config, project, tree, raw)
             for code, exc in failures:
                 result.notes.append(f"{path}: internal error in {code}: {type(exc).__name__}: {exc}")
             if fix:

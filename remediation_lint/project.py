@@ -48,10 +48,22 @@ class FunctionInfo:
     name: str
     qualname: str
     is_async: bool
-    returns_awaitable: bool
+    #: None until asked: computed from the annotation and the returns (a walk of the body)
+    awaitable: bool | None
     lineno: int
     module: "ModuleSummary | None" = field(default=None, repr=False)
     node: ast.AST | None = field(default=None, repr=False)
+
+    @property
+    def returns_awaitable(self) -> bool:
+        """Annotated to return an awaitable, or returning a call of an async function."""
+        if self.awaitable is None:
+            self.awaitable = bool(
+                isinstance(self.node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and self.module is not None
+                and _returns_awaitable(self.node, self.module)
+            )
+        return self.awaitable
 
     @property
     def returns_coroutine(self) -> bool:
@@ -108,12 +120,11 @@ class _Summarizer(ast.NodeVisitor):
     def __init__(self, summary: ModuleSummary) -> None:
         self.s = summary
 
-    def run(self, tree: ast.Module) -> None:
+    def run(self, tree: ast.Module, imports: list[ast.Import | ast.ImportFrom]) -> None:
         for stmt in tree.body:
             self._top(stmt, type_checking=False)
-        for stmt in ast.walk(tree):
-            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-                self._record_import(stmt)
+        for stmt in imports:
+            self._record_import(stmt)
 
     def _top(self, stmt: ast.stmt, type_checking: bool) -> None:
         s = self.s
@@ -190,6 +201,11 @@ def _ast_dotted(node: ast.AST | None) -> str | None:
 
 def _function_info(node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, module: ModuleSummary) -> FunctionInfo:
     is_async = isinstance(node, ast.AsyncFunctionDef)
+    return FunctionInfo(node.name, qualname, is_async, False if is_async else None, node.lineno, module, node)
+
+
+def _returns_awaitable(node: ast.FunctionDef | ast.AsyncFunctionDef, module: ModuleSummary) -> bool:
+    is_async = isinstance(node, ast.AsyncFunctionDef)
     awaitable = False
     if node.returns is not None:
         for sub in ast.walk(node.returns):
@@ -204,7 +220,7 @@ def _function_info(node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, 
                 break
     if not is_async and not awaitable:
         awaitable = _returns_async_call(node, module)
-    return FunctionInfo(node.name, qualname, is_async, awaitable, node.lineno, module, node)
+    return awaitable
 
 
 def _returns_async_call(node: ast.FunctionDef | ast.AsyncFunctionDef, module: ModuleSummary) -> bool:
@@ -295,8 +311,13 @@ def summarize_source(path: str, source: bytes | str) -> ModuleSummary:
         summary.parsed = False
         return summary
     summary.tree = tree
-    summary.async_names = {n.name for n in ast.walk(tree) if isinstance(n, ast.AsyncFunctionDef)}
-    _Summarizer(summary).run(tree)
+    imports: list[ast.Import | ast.ImportFrom] = []
+    for node in ast.walk(tree):  # one walk for what needs the whole tree
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.append(node)
+        elif isinstance(node, ast.AsyncFunctionDef):
+            summary.async_names.add(node.name)
+    _Summarizer(summary).run(tree, imports)
     return summary
 
 

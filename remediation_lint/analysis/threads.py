@@ -417,8 +417,14 @@ def _keyword(call: cst.Call, name: str) -> cst.BaseExpression | None:
     return None
 
 
+#: bytes without which no function of the module can be handed to another thread
+SPAWN_SCREEN = (b"Thread", b"Timer", b"submit", b"run_in_executor", b"to_thread", b".map(", b"Pool", b"Executor")
+
+
 def _build(ctx: "FileContext") -> ThreadInfo:
     info = ThreadInfo()
+    if ctx.source and not any(t in ctx.source for t in SPAWN_SCREEN):
+        return info  # nothing starts threads here: skip the pre-pass
     prepass = _PrePass(ctx, info)
     ctx.module.visit(prepass)
     prepass.resolve()
