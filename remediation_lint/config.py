@@ -133,13 +133,26 @@ def _specificity(code: str, selectors: Iterable[str]) -> int:
     return best
 
 
+def semgrep_only_codes() -> list[str]:
+    """Codes of the bundled Semgrep rules that have no LibCST twin (front end, Rust): RMD-TS-..., RMD-RS-..."""
+    try:
+        from remediation_lint.semgrep_adapter import rules_dir
+
+        root = rules_dir()
+    except Exception:  # the pack is optional data; without it there are no such codes
+        return []
+    return sorted({p.stem.upper() for p in root.rglob("rmd-*.yaml")})
+
+
 def validate_codes(codes: Sequence[str], where: str) -> list[str]:
-    known = all_rules()
+    known = list(all_rules())
     out = []
     for raw in codes:
         code = raw.strip().upper()
         if not code:
             continue
+        if code.startswith("RMD-"):
+            known = known + semgrep_only_codes()
         if code == "ALL" or code == "RMD000" or any(k.startswith(code) for k in known):
             out.append(code)
         else:

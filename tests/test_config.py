@@ -126,3 +126,13 @@ def test_options_are_type_checked():
     good = list(default) if isinstance(default, (tuple, list, frozenset, set)) else default
     cfg = config_from_table({"options": {rule.code: {name.replace("_", "-"): good}}}, None)
     assert rule.code in cfg.options
+
+
+def test_front_end_codes_of_the_semgrep_pack_can_be_selected():
+    from remediation_lint.config import semgrep_only_codes, validate_codes
+
+    codes = semgrep_only_codes()
+    assert "RMD-TS-TOKEN-IN-URL" in codes and "RMD-RS-GIT-APPLY-UNCHECKED" in codes
+    assert validate_codes(["rmd-ts-token-in-url", "RMD-TS"], "--select") == ["RMD-TS-TOKEN-IN-URL", "RMD-TS"]
+    with pytest.raises(ConfigError):
+        validate_codes(["RMD-TS-NOPE"], "--select")
