@@ -435,6 +435,11 @@ class Linter:
             fixes = self._applicable(ctx, unsafe_fixes)
             if not fixes:
                 break
+            if current is module and module.bytes != raw:
+                # LibCST does not print every source back byte for byte (a blank line before whitespace-only
+                # last lines is lost): writing its output would change lines no fix touched
+                result.notes.append(f"{path}: fixes not applied: LibCST does not reproduce this file byte for byte")
+                break
             chosen = select_non_overlapping(current, fixes)
             new_module, reason = self._try_apply(current, chosen, ast_ok)
             if new_module is None:

@@ -493,3 +493,13 @@ def test_a_worker_that_dies_costs_one_file_not_the_run(tmp_path, monkeypatch):
     for name, result in by_name.items():
         if name != "m17.py":
             assert {f.code for f in result.findings} >= {"RMD205", "RMD401"}, name
+
+
+def test_no_fix_is_written_when_libcst_cannot_reproduce_the_file(tmp_path):
+    """LibCST prints ``A\\n\\n \\n`` back without its blank line; a fix anywhere in such a file would
+    silently delete it, so the file is left alone (found by test_fuzz.py)."""
+    source = "x = 1  # \u2192 arrow\n\n \n".encode()
+    (tmp_path / "a.py").write_bytes(source)
+    proc = run_cli("--fix", "--unsafe-fixes", "--preview", "--isolated", "a.py", cwd=tmp_path)
+    assert "LibCST does not reproduce this file byte for byte" in proc.stderr
+    assert (tmp_path / "a.py").read_bytes() == source
