@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted as _ast_dotted, dotted_name
 from remediation_lint.guard import MAX_FILE_BYTES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -186,17 +186,6 @@ def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
     )
-
-
-def _ast_dotted(node: ast.AST | None) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def _function_info(node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, module: ModuleSummary) -> FunctionInfo:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from remediation_lint.analysis.sync_callees import module_ref
 from remediation_lint.project import ClassInfo, ModuleRef, ModuleSummary, ProjectIndex
+from remediation_lint.analysis.names import ast_dotted as _dotted
 
 if TYPE_CHECKING:  # pragma: no cover
     from remediation_lint.context import FileContext
@@ -65,17 +66,6 @@ _FACTS: dict[int, tuple[ClassInfo, ClassFacts]] = {}
 _MODULE_STORES: dict[int, tuple[ModuleSummary, frozenset[str]]] = {}
 #: file bytes per project, read once, to screen files before summarising them
 _PROJECT_TEXTS: "weakref.WeakKeyDictionary[ProjectIndex, dict[Path, bytes]]" = weakref.WeakKeyDictionary()
-
-
-def _dotted(node: ast.AST | None) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def _class_node(cls: ClassInfo) -> ast.ClassDef | None:

@@ -19,7 +19,7 @@ from typing import Iterable
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted as _ast_dotted, dotted_name
 from remediation_lint.knowledge.web_auth import DEPENDENCY_MARKERS, ROUTE_METHODS, ROUTER_CLASSES
 
 #: ``{project_id}`` / ``{path:path}`` parameters of a route path
@@ -154,15 +154,6 @@ def module_annotated_aliases(module: cst.Module) -> dict[str, cst.Call]:
 
 
 # -- ast side: the project ------------------------------------------------------------------------
-def _ast_dotted(node: ast.AST | None) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def _ast_dependency(node: ast.AST | None) -> tuple[str, ast.AST | None] | None:

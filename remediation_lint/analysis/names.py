@@ -24,6 +24,21 @@ def dotted_name(node: cst.CSTNode | None) -> str | None:
     return None
 
 
+def ast_dotted(node: "ast.AST | None") -> str | None:
+    """``a.b.c`` for a standard-library ``ast`` Name/Attribute chain, else None (the project pass's twin
+    of ``dotted_name``)."""
+    import ast
+
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
 def module_name_of(node: cst.BaseExpression | cst.ImportFrom) -> str:
     """The dotted text of an import's module expression (without leading dots)."""
     if isinstance(node, cst.ImportFrom):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted as _ast_dotted, dotted_name
 from remediation_lint.project import ClassInfo, FunctionInfo, ModuleRef, summarize_source
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -233,19 +233,6 @@ def sync_callee(ctx: "FileContext", call: cst.BaseExpression) -> FunctionInfo | 
     if info is None or not is_plain_sync(info):
         return None
     return info
-
-
-def _ast_dotted(node) -> str | None:
-    import ast
-
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def asyncio_name(ctx: "FileContext") -> tuple[str, bool]:

@@ -4,7 +4,7 @@ import ast
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted as _ast_dotted, dotted_name
 from remediation_lint.analysis.sync_callees import asyncio_name, sync_callee, to_thread_call
 from remediation_lint.knowledge.blocking import (
     BLOCKING_FUNCTIONS,
@@ -550,12 +550,3 @@ def _blocking_call_in(func: ast.AST, imports: dict, functions: dict) -> str | No
     return None
 
 
-def _ast_dotted(node: ast.AST) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None

@@ -5,6 +5,7 @@ import libcst as cst
 from remediation_lint.analysis.lifespans import is_context_manager_function
 from remediation_lint.knowledge.lifecycles import EXIT_STACKS, RELEASE_METHODS
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
+from remediation_lint.analysis.names import dotted_name as _dotted
 
 
 class LifespanCleanupNotGuaranteed(Rule):
@@ -275,12 +276,3 @@ class _Walker(cst.CSTVisitor):
             self.mentioned.add(name)
 
 
-def _dotted(node: cst.CSTNode) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, cst.Attribute):
-        parts.append(node.attr.value)
-        node = node.value
-    if isinstance(node, cst.Name):
-        parts.append(node.value)
-        return ".".join(reversed(parts))
-    return None
