@@ -491,6 +491,7 @@ def discover(
     paths: Sequence[str],
     config: "Config | ConfigResolver",
     excluded_dirs: frozenset[str] = DEFAULT_EXCLUDED_DIRS,
+    suffixes: tuple[str, ...] = (".py",),
 ) -> Iterator[Discovered]:
     """Python files under ``paths``: explicit files always, directories walked without following
     directory symlinks (no loops), skipping excluded names, virtualenvs, dangling links and directories
@@ -533,7 +534,7 @@ def discover(
                 and not _is_venv(base / d)
             )
             for name in sorted(filenames):
-                if not name.endswith(".py"):
+                if not name.endswith(suffixes):
                     continue
                 full = base / name
                 if full.is_symlink() and not full.exists():

@@ -124,33 +124,10 @@ def scan(targets: Sequence[str], config: Path | None = None, *, semgrep: str | N
 # -- targets -------------------------------------------------------------------------------------------
 def other_targets(paths: Sequence[str], resolver: Config | ConfigResolver,
                   excluded_dirs: frozenset[str] = DEFAULT_EXCLUDED_DIRS) -> list[str]:
-    """TypeScript and Rust files under ``paths``, walked like the engine walks Python files."""
-    resolve = resolver.for_path if isinstance(resolver, ConfigResolver) else (lambda _p: resolver)
-    out: list[str] = []
-    for given in paths:
-        p = Path(given)
-        if p.is_file():
-            if p.suffix in OTHER_SUFFIXES:
-                out.append(given)
-            continue
-        if not p.is_dir():
-            continue
-        for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
-            base = Path(dirpath)
-            cfg = resolve(base)
-            dirnames[:] = sorted(
-                d for d in dirnames
-                if d not in excluded_dirs and not d.endswith(".egg-info") and not cfg.is_excluded(base / d)
-                and not (base / d / "pyvenv.cfg").is_file()
-            )
-            for name in sorted(filenames):
-                if not name.endswith(OTHER_SUFFIXES):
-                    continue
-                full = base / name
-                if cfg.is_excluded(full):
-                    continue
-                out.append(os.path.join(dirpath, name) if given not in (".", "./") else os.path.relpath(full))
-    return out
+    """TypeScript and Rust files under ``paths``, found by the engine's own discovery."""
+    from remediation_lint.engine import discover
+
+    return [d.path for d in discover(paths, resolver, excluded_dirs, suffixes=OTHER_SUFFIXES) if d.path.endswith(OTHER_SUFFIXES)]
 
 
 # -- findings --------------------------------------------------------------------------------------------
