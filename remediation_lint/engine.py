@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 import libcst as cst
 from libcst.metadata import PositionProvider
 
+from remediation_lint.astcheck import AstContext, AstReport, run_checkers, span
 from remediation_lint.config import Config, ConfigResolver
 from remediation_lint.context import FileContext
 from remediation_lint import guard
@@ -207,6 +208,17 @@ def _decode_lines(data: bytes, encoding: str) -> list[str]:
     return text.splitlines()
 
 
+def _encoding_of(data: bytes) -> str:
+    """The source encoding of ``data`` (PEP 263 cookie or BOM; UTF-8 by default)."""
+    import io
+    import tokenize
+
+    try:
+        return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+    except (SyntaxError, LookupError):
+        return "utf-8"
+
+
 def _ast_reason(data: bytes | str) -> str | None:
     try:
         with warnings.catch_warnings():
@@ -313,6 +325,10 @@ class Linter:
         self.projects = projects if projects is not None else ProjectSet()
         #: compute each fixable finding's own edits (SARIF ``fixes``); costs one fix application each
         self.want_edits = False
+        #: check with the rules' ``ast`` checkers where they have one (tests turn it off to compare)
+        self.fast_path = True
+        #: whether unsafe fixes count as applicable in reports (set per check)
+        self.unsafe_fixes = False
 
     def rules_for(self, path: str, data: bytes) -> list[type[Rule]]:
         ignored = self.config.ignored_for(path)
@@ -331,6 +347,7 @@ class Linter:
             data = data[1:]  # a decoded source keeps no BOM (flake8 strips it too)
         raw = data.encode("utf-8") if isinstance(data, str) else data
         result = FileResult(path, original=raw)
+        self.unsafe_fixes = unsafe_fixes
         rule_classes = self.rules_for(path, raw)
         ignored = self.config.ignored_for(path)
         report_parse_errors = not any(PARSE_ERROR_CODE.startswith(i) for i in [*ignored, *self.config.ignore])
@@ -342,14 +359,27 @@ class Linter:
             return result
         if not rule_classes:
             return result
+        project = self.projects.index_for(path) if any(r.needs_project for r in rule_classes) else None
+        fast: list[Finding] = []
+        if self.fast_path and not fix and not self.want_edits:
+            try:
+                rule_classes, fast = self._fast(tree, raw, path, rule_classes, project, result)
+            except RecursionError:
+                pass  # the LibCST path decides (and reports) instead
+            if not rule_classes:
+                if project is not None:
+                    project.recording = None
+                result.findings.extend(fast)
+                return result
         module, error = _parse(data, path)
         if module is None:
+            if project is not None:
+                project.recording = None
             if report_parse_errors and error is not None:
                 result.findings.append(error)
             result.parse_error = True
             return result
-        project = self.projects.index_for(path) if any(r.needs_project for r in rule_classes) else None
-        if project is not None:
+        if project is not None and project.recording is None:
             project.recording = set()
         try:
             ctx, failures = run_rules(module, path, rule_classes, self.config, project, tree, raw)
@@ -365,8 +395,65 @@ class Linter:
             if project is not None:
                 result.deps = project.recording or set()
                 project.recording = None
+        result.findings.extend(fast)
         result.findings.extend(self._findings(ctx, path, unsafe_fixes))
         return result
+
+    # -- the fast path -------------------------------------------------------------------------------
+    def _fast(
+        self,
+        tree: ast.Module,
+        raw: bytes,
+        path: str,
+        rule_classes: list[type[Rule]],
+        project: ProjectIndex | None,
+        result: FileResult,
+    ) -> tuple[list[type[Rule]], list[Finding]]:
+        """Run the rules that have an ``ast`` checker on the standard parser's tree. Returns the rules
+        left for LibCST (no checker, or the checker deferred) and the fast findings."""
+        checked = [r for r in rule_classes if r.ast_checker is not None]
+        if not checked:
+            return rule_classes, []
+        if project is not None:
+            project.recording = set()
+        actx = AstContext(path, tree, raw, (lambda: project) if project is not None else None)
+        checkers = [r.ast_checker(r, actx, self.config.rule_options(r.code)) for r in checked]
+        try:
+            run_checkers(actx, checkers)
+        finally:
+            if project is not None:
+                result.deps = set(project.recording or ())
+        rest = [r for r in rule_classes if r.ast_checker is None or r.code in actx.deferred]
+        reports = [r for r in actx.reports if r.code not in actx.deferred]
+        return rest, self._ast_findings(reports, raw, path)
+
+    def _ast_findings(self, reports: Sequence[AstReport], raw: bytes, path: str) -> list[Finding]:
+        if not reports:
+            return []
+        lines = _decode_lines(raw, _encoding_of(raw))
+        severity = {r.code: r.severity.value for r in self.rules}
+        out: list[Finding] = []
+        seen: set[tuple[str, int, int, str]] = set()
+        for report in reports:
+            line, col, end_line, end_col = span(report.node, lines)
+            text = lines[line - 1] if 0 < line <= len(lines) else ""
+            if is_suppressed(report.code, text):
+                continue
+            key = (report.code, line, col, report.message)
+            if key in seen:
+                continue
+            seen.add(key)
+            safety = report.fix_safety
+            out.append(
+                Finding(
+                    report.code, report.message, path, line, col + 1, end_line, end_col + 1,
+                    severity.get(report.code, Severity.MEDIUM.value),
+                    None if safety is None else safety.value,
+                    safety is not None and (safety is FixSafety.SAFE or self.unsafe_fixes),
+                    fingerprint=fingerprint(report.code, lines, line),
+                )
+            )
+        return out
 
     # -- positions and suppression -------------------------------------------------------------------
     def _findings(self, ctx: FileContext, path: str, unsafe_fixes: bool) -> list[Finding]:

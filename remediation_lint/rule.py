@@ -157,6 +157,9 @@ class Rule:
     limitations: ClassVar[str] = ""
     VALID: ClassVar[Sequence[Valid]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
+    #: the fast path's twin (``astcheck.AstChecker`` subclass) that finds the same mistakes on the standard
+    #: library's ``ast`` when no fix is wanted; None: the rule always runs on LibCST.
+    ast_checker: ClassVar[Any] = None
 
     def __init__(self, context: "FileContext", options: Mapping[str, Any]) -> None:
         self.context = context

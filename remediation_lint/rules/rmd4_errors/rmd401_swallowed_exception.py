@@ -1,10 +1,55 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from remediation_lint.analysis.names import ast_dotted
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
 
 BROAD = {"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"}
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        silent = all(
+            isinstance(stmt, (ast.Pass, ast.Continue))
+            or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt.value.value is Ellipsis)
+            for stmt in node.body
+        )
+        if node.type is None:
+            if _ast_reraises(node.body):
+                return
+            what = "bare `except:` that does nothing" if silent else "bare `except:` also catches KeyboardInterrupt and SystemExit"
+            self.report(node, what=what, fix=FixSafety.SAFE)
+            return
+        if not silent or not _ast_broad(node.type):
+            return
+        caught = "Exception" if isinstance(node.type, ast.Tuple) else (ast_dotted(node.type) or "Exception")
+        # the LibCST fix rewrites an indented body only (not `except Exception: pass` on one line)
+        one_line = node.body[0].lineno == (node.type.end_lineno or node.lineno)
+        self.report(node, what=f"`except {caught}:` swallows every error silently", fix=None if one_line else FixSafety.UNSAFE)
+
+
+def _ast_broad(expr: ast.expr) -> bool:
+    if isinstance(expr, ast.Tuple):
+        return any(_ast_broad(el) for el in expr.elts)
+    return ast_dotted(expr) in BROAD
+
+
+def _ast_reraises(body: list[ast.stmt]) -> bool:
+    todo: list[ast.AST] = list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Raise) and node.exc is None:
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return False
 
 
 class SwallowedException(Rule):
@@ -25,6 +70,7 @@ class SwallowedException(Rule):
     """
 
     code = "RMD401"
+    ast_checker = _Fast
     name = "swallowed-exception"
     message = "{what}: catch the exceptions you expect and log or re-raise them"
     severity = Severity.MEDIUM

@@ -1,0 +1,90 @@
+"""The fast path (rules' ``ast`` checkers) must find exactly what the LibCST implementations find.
+
+Every rule with an ``ast_checker`` is run both ways on its own VALID/INVALID examples; then the whole
+pack both ways over every fixture repo and over real code (top-level standard library modules, every
+``RMD_FAST_PATH_STEP``-th file; ``1`` runs all of them). Compared: code, line, column, end, message, fix
+safety and whether the fix is applicable.
+"""
+
+from __future__ import annotations
+
+import os
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from remediation_lint.config import Config
+from remediation_lint.engine import Linter
+from remediation_lint.registry import all_rules
+from tests.fixture_support import FIXTURES, PROJECTS, python_files
+
+FAST = {code: rule for code, rule in all_rules().items() if rule.ast_checker is not None}
+STEP = int(os.environ.get("RMD_FAST_PATH_STEP", "6"))
+
+
+def _key(findings):
+    return sorted(
+        (f.code, f.line, f.column, f.end_line, f.end_column, f.message, f.fix_safety, f.fix_applicable) for f in findings
+    )
+
+
+def _both(config: Config, source, filename: str, linters=None):
+    fast, slow = linters or (Linter(config), Linter(config))
+    slow.fast_path = False
+    a = fast.check(source, filename)
+    b = slow.check(source, filename)
+    return a, b
+
+
+EXAMPLES = [
+    pytest.param(rule, ex, id=f"{code}-{kind}-{i}")
+    for code, rule in FAST.items()
+    for kind, examples in (("valid", rule.VALID), ("invalid", rule.INVALID))
+    for i, ex in enumerate(examples)
+]
+
+
+@pytest.mark.parametrize("rule, example", EXAMPLES)
+def test_checker_agrees_with_the_libcst_rule_on_its_examples(rule, example):
+    config = Config(select=[rule.code], preview=True, options={rule.code: dict(example.options or {})})
+    fast, slow = _both(config, example.source, example.filename)
+    assert not fast.notes, fast.notes
+    assert _key(fast.findings) == _key(slow.findings)
+
+
+def test_some_rules_have_a_fast_path():
+    assert FAST, "no rule has an ast checker"
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_fast_path_agrees_on_the_fixture_repos(project):
+    config = Config(preview=True)
+    fast, slow = Linter(config), Linter(config)
+    slow.fast_path = False
+    diffs = []
+    for path in python_files(project):
+        data = path.read_bytes()
+        a, b = _both(config, data, str(path), (fast, slow))
+        if _key(a.findings) != _key(b.findings):
+            diffs.append((str(path.relative_to(FIXTURES)), sorted(set(_key(a.findings)) ^ set(_key(b.findings)))))
+    assert not diffs, diffs
+
+
+def test_fast_path_agrees_on_real_code(tmp_path):
+    # copied, so that the project pass sees these modules and not the whole standard library tree
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = []
+    for source in sorted(p for p in stdlib.glob("*.py") if p.is_file())[:: max(1, STEP)]:
+        files.append(tmp_path / source.name)
+        files[-1].write_bytes(source.read_bytes())
+    config = Config(preview=True)
+    fast, slow = Linter(config), Linter(config)
+    slow.fast_path = False
+    diffs = []
+    for path in files:
+        data = path.read_bytes()
+        a, b = _both(config, data, str(path), (fast, slow))
+        if _key(a.findings) != _key(b.findings):
+            diffs.append((path.name, sorted(set(_key(a.findings)) ^ set(_key(b.findings)))))
+    assert not diffs, diffs
