@@ -86,3 +86,132 @@ def short_source(module: cst.Module, node: cst.CSTNode, limit: int = 60) -> str:
     """The node's source on one line, shortened for a message."""
     text = " ".join(module.code_for_node(node).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# -- the fast path's twins (standard library ``ast``) ---------------------------------------------------
+import ast as _ast  # noqa: E402
+import io as _io  # noqa: E402
+import tokenize as _tokenize  # noqa: E402
+
+
+def ast_constant_string(node: _ast.AST) -> bool:
+    """``constant_string`` on ``ast``: a str/bytes literal, or an f-string without placeholders."""
+    if isinstance(node, _ast.Constant):
+        return isinstance(node.value, (str, bytes))
+    if isinstance(node, _ast.JoinedStr):
+        return all(isinstance(v, _ast.Constant) for v in node.values)
+    return False
+
+
+def ast_constant_text(node: _ast.AST) -> str | None:
+    """``constant_text`` on ``ast`` (an f-string, even without placeholders, is not constant text)."""
+    if isinstance(node, _ast.Constant):
+        value = node.value
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bytes):
+            return value.decode("latin-1")
+    return None
+
+
+def ast_top_level_names(tree: _ast.Module) -> frozenset[str]:
+    """``top_level_names`` on ``ast``."""
+    names: set[str] = set()
+    for stmt in tree.body:
+        if isinstance(stmt, (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.ClassDef)):
+            names.add(stmt.name)
+        elif isinstance(stmt, _ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, _ast.Name):
+                    names.add(target.id)
+        elif isinstance(stmt, _ast.AnnAssign) and isinstance(stmt.target, _ast.Name):
+            names.add(stmt.target.id)
+    return frozenset(names)
+
+
+def ast_module_constant_text(tree: _ast.Module, name: str) -> tuple[bool, str | None]:
+    """The first top-level ``name = <value>`` with a single Name target: (found, constant text of the value).
+
+    The twin of the loops of RMD103/RMD114 over the module's simple statements."""
+    for stmt in tree.body:
+        if isinstance(stmt, _ast.Assign) and len(stmt.targets) == 1:
+            target = stmt.targets[0]
+            if isinstance(target, _ast.Name) and target.id == name:
+                return True, ast_constant_text(stmt.value)
+    return False, None
+
+
+class AstSource:
+    """Byte offsets and text of ``ast`` positions in a file's source (built once per file, on demand)."""
+
+    def __init__(self, source: bytes) -> None:
+        self.source = source
+        bom = 3 if source.startswith(b"\xef\xbb\xbf") else 0  # ast columns of line 1 do not count it
+        starts = [bom]
+        for line in source.splitlines(keepends=True):
+            starts.append(starts[-1] + len(line) - bom)
+            bom = 0
+        self.starts = starts
+
+    @classmethod
+    def of(cls, ctx) -> "AstSource":
+        cached = getattr(ctx, "_rmd_code_exec_source", None)
+        if cached is None:
+            cached = cls(ctx.source)
+            setattr(ctx, "_rmd_code_exec_source", cached)
+        return cached
+
+    def offset(self, line: int, col: int) -> int:
+        return self.starts[line - 1] + col
+
+    def start(self, node: _ast.AST) -> int:
+        return self.offset(node.lineno, node.col_offset)
+
+    def end(self, node: _ast.AST) -> int:
+        return self.offset(node.end_lineno, node.end_col_offset)  # type: ignore[arg-type]
+
+    def text(self, start: int, end: int) -> str | None:
+        try:
+            return self.source[start:end].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    def between(self, start: int, end: int) -> bytes:
+        return self.source[start:end]
+
+
+def ast_short_text(text: str, limit: int) -> str:
+    """``short_source``'s shortening of a node's source text."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def ast_first_arg_text(src: AstSource, call: _ast.Call, value: _ast.AST) -> str | None:
+    """The source of the call's first argument ``value`` (positional, first in the source), or None when it
+    is parenthesised or otherwise not plainly placed (LibCST's node text would then include its parentheses)."""
+    gap = src.between(src.end(call.func), src.start(value))
+    if gap.strip() != b"(":
+        return None
+    return src.text(src.start(value), src.end(value))
+
+
+def ast_keyword_text(src: AstSource, keyword: _ast.keyword) -> str | None:
+    """The source of a keyword argument's value, or None when it is parenthesised or oddly placed."""
+    if keyword.arg is None or getattr(keyword, "lineno", None) is None:
+        return None
+    gap = src.between(src.start(keyword) + len(keyword.arg), src.start(keyword.value))
+    if gap.strip() != b"=":
+        return None
+    return src.text(src.start(keyword.value), src.end(keyword.value))
+
+
+def ast_single_fstring(text: str) -> bool | None:
+    """Whether ``text`` (the source of a JoinedStr) is one f-string literal, not an implicit concatenation
+    (None: cannot tell)."""
+    if hasattr(_tokenize, "FSTRING_START"):
+        return None  # 3.12+ tokenizes inside f-strings
+    try:
+        tokens = list(_tokenize.generate_tokens(_io.StringIO("(" + text + ")").readline))
+    except (_tokenize.TokenError, SyntaxError):
+        return None
+    return sum(1 for t in tokens if t.type == _tokenize.STRING) == 1

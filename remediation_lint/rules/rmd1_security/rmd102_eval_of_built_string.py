@@ -1,18 +1,97 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from remediation_lint.analysis.code_exec import (
     COMPARE_HELPER,
     COMPARE_HELPER_NAME,
+    AstSource,
+    ast_constant_string,
+    ast_first_arg_text,
+    ast_short_text,
+    ast_single_fstring,
+    ast_top_level_names,
     comparison_dict,
     constant_string,
     module_defines,
     short_source,
 )
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
 
 _BUILTINS = {"eval": "eval", "exec": "exec", "builtins.eval": "eval", "builtins.exec": "exec"}
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    _top: frozenset[str] | None = None
+
+    def _defines(self, name: str) -> bool:
+        if self._top is None:
+            self._top = ast_top_level_names(self.context.tree)
+        return name in self._top
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Name):
+            if func.id not in ("eval", "exec"):
+                return
+            qualified = self.context.qualified(func)
+            if qualified is not None and qualified not in _BUILTINS:
+                return
+            if self._defines(func.id):
+                return
+            builtin = func.id
+        elif isinstance(func, ast.Attribute) and func.attr in ("eval", "exec"):
+            builtin = _BUILTINS.get(self.context.qualified(func) or "")
+            if builtin is None:
+                return
+        else:
+            return
+        if not node.args or isinstance(node.args[0], ast.Starred):
+            return  # no argument, or the first one is a keyword or a star (positional after them: *args only)
+        arg = node.args[0]
+        if ast_constant_string(arg):
+            return
+        src = AstSource.of(self.context)
+        text = ast_first_arg_text(src, node, arg)
+        if text is None:
+            self.defer()  # parenthesised argument: LibCST's text of it includes the parentheses
+            return
+        fix = None
+        if builtin == "eval" and len(node.args) + len(node.keywords) == 1 and isinstance(arg, ast.JoinedStr):
+            shape = self._comparison_shape(arg, text)
+            if shape is None:
+                self.defer()
+                return
+            fix = FixSafety.UNSAFE if shape else None
+        self.report(node, func=builtin, source=ast_short_text(text, 60), fix=fix)
+
+    @staticmethod
+    def _comparison_shape(arg: ast.JoinedStr, text: str) -> bool | None:
+        """Whether the LibCST fix applies (None: cannot tell here)."""
+        single = ast_single_fstring(text)
+        if single is None:
+            return None
+        if not single:
+            return False  # an implicit concatenation: not a LibCST FormattedString
+        exprs = 0
+        for part in arg.values:
+            if isinstance(part, ast.FormattedValue):
+                if part.conversion != -1 or part.format_spec is not None:
+                    return False
+                exprs += 1
+            elif isinstance(part, ast.Constant):
+                if part.value.strip():
+                    return False
+                if "\\" in text or "{" in part.value or "}" in part.value:
+                    return None  # the raw text LibCST tests differs from the value
+            else:  # pragma: no cover
+                return None
+        return exprs in (2, 3)
 
 
 class EvalOfBuiltString(Rule):
@@ -47,6 +126,7 @@ class EvalOfBuiltString(Rule):
     """
 
     code = "RMD102"
+    ast_checker = _Fast
     name = "eval-of-built-string"
     message = "{func}() of a built string `{source}`: parse the data (operator lookup, ast.literal_eval, json) instead of executing it"
     severity = Severity.HIGH
