@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from remediation_lint.analysis.sync_callees import module_ref
-from remediation_lint.project import ClassInfo, ModuleRef, ModuleSummary, ProjectIndex
+from remediation_lint.project import ClassInfo, ModuleRef, ModuleSummary, ProjectIndex, summarize_source
 from remediation_lint.analysis.names import ast_dotted as _dotted
 
 if TYPE_CHECKING:  # pragma: no cover
+    from remediation_lint.astcheck import AstContext
     from remediation_lint.context import FileContext
 
 #: class decorators that add no instance attributes the class body does not declare
@@ -199,6 +200,35 @@ def module_stores(summary: ModuleSummary) -> frozenset[str]:
     return result
 
 
+_AST_LOCAL_REFS: "weakref.WeakKeyDictionary[AstContext, ModuleRef | None]" = weakref.WeakKeyDictionary()
+
+
+def ast_module_ref(ctx: "AstContext") -> ModuleRef | None:
+    """``sync_callees.module_ref`` for the fast path's ``AstContext`` (an in-memory source is summarised)."""
+    project = ctx.project
+    if project is None:
+        return None
+    ref = ctx.module_ref
+    if ref is not None:
+        return ref
+    if ctx in _AST_LOCAL_REFS:
+        return _AST_LOCAL_REFS[ctx]
+    try:
+        text: bytes | str = ctx.source.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ctx.source
+    summary = summarize_source(ctx.path, text)
+    local = ModuleRef(project, Path(ctx.path).resolve(), summary) if summary.parsed else None
+    if local is not None:
+        for cls in summary.classes.values():
+            for info in cls.methods.values():
+                info.module = summary
+        for info in summary.functions.values():
+            info.module = summary
+    _AST_LOCAL_REFS[ctx] = local
+    return local
+
+
 class ClassResolver:
     """Answers attribute questions for the classes of one file (on disk or in memory)."""
 
@@ -207,9 +237,11 @@ class ClassResolver:
         """Named ``*Mixin`` or a ``Protocol``: its reads are meant for the classes that use it."""
         return cls.name.endswith("Mixin") or class_facts(cls).protocol
 
-    def __init__(self, ctx: "FileContext") -> None:
+    def __init__(self, ctx: "FileContext | AstContext") -> None:
         self.ctx = ctx
-        self.ref: ModuleRef | None = module_ref(ctx)
+        from remediation_lint.astcheck import AstContext
+
+        self.ref: ModuleRef | None = ast_module_ref(ctx) if isinstance(ctx, AstContext) else module_ref(ctx)
         self.in_memory = ctx.module_ref is None
 
     def class_info(self, name: str) -> ClassInfo | None:

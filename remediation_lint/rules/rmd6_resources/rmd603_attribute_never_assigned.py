@@ -1,10 +1,126 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from remediation_lint.analysis.class_attributes import ClassResolver
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
+
+_AST_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._classes: list[tuple[ast.ClassDef, dict[str, ast.Attribute]]] = []
+        self._reads: dict[int, dict[str, ast.Attribute]] = {}
+        self._names: dict[str, int] = {}
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if len(self.context.scopes) == 1:
+            self._names[node.name] = self._names.get(node.name, 0) + 1
+            reads: dict[str, ast.Attribute] = {}
+            self._classes.append((node, reads))
+            self._reads[id(node)] = reads
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        value = node.value
+        if not isinstance(value, ast.Name) or value.id != "self":
+            return
+        attr = node.attr
+        if attr.startswith("__") and attr.endswith("__"):
+            return
+        ctx = self.context
+        method = None
+        cls = None
+        for scope in reversed(ctx.scopes):
+            if isinstance(scope, ast.ClassDef):
+                cls = scope
+                break
+            if method is not None and _ast_binds_self(method):
+                return
+            method = scope
+        if cls is None or not isinstance(method, _AST_FUNCS) or not _ast_self_method(method):
+            return
+        reads = self._reads.get(id(cls))
+        if reads is None or attr in reads:
+            return
+        parent = ctx.parent()
+        if isinstance(parent, ast.Call) and parent.func is node:
+            return
+        if _ast_guarded_by_attribute_error(ctx):
+            return
+        reads[attr] = node
+
+    def finish(self) -> None:
+        if not self._classes or not any(self._reads.values()) or self.context.project is None:
+            return
+        resolver: ClassResolver | None = None
+        for node, reads in self._classes:
+            if not reads or self._names.get(node.name, 0) != 1:
+                continue
+            if resolver is None:
+                resolver = ClassResolver(self.context)
+            info = resolver.class_info(node.name)
+            if info is None or resolver.is_mixin_like(info):
+                continue
+            assigned = resolver.assigned(info)
+            if assigned is None:
+                continue
+            missing = [(attr, read) for attr, read in reads.items() if attr not in assigned]
+            if not missing:
+                continue
+            assigned = resolver.assigned(info, stores=True)
+            if assigned is None:
+                continue
+            missing = [(attr, read) for attr, read in missing if attr not in assigned]
+            if not missing:
+                continue
+            has_subclasses, sub_names = resolver.subclass_names(info)
+            if has_subclasses and (sub_names is None or "__init__" not in info.methods):
+                continue
+            for attr, read in missing:
+                if sub_names and attr in sub_names:
+                    continue
+                self.report(read, attr=attr, cls=node.name)
+
+
+def _ast_self_method(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    args = func.args
+    first = (args.posonlyargs or args.args or (None,))[0]
+    if first is None or first.arg != "self":
+        return False
+    for dec in func.decorator_list:
+        if ast_dotted(dec.func if isinstance(dec, ast.Call) else dec) in ("staticmethod", "classmethod"):
+            return False
+    return True
+
+
+def _ast_binds_self(func: ast.AST) -> bool:
+    args = func.args  # type: ignore[attr-defined]
+    return any(a.arg == "self" for a in (*args.posonlyargs, *args.args, *args.kwonlyargs))
+
+
+def _ast_guarded_by_attribute_error(ctx) -> bool:
+    previous = None
+    for node in ctx.ancestors():
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            return False
+        if isinstance(node, ast.Try) and previous is not None and any(previous is stmt for stmt in node.body):
+            for handler in node.handlers:
+                if handler.type is None:
+                    return True
+                for expr in (handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]):
+                    name = ast_dotted(expr) or ""
+                    if name.rsplit(".", 1)[-1] in ("AttributeError", "Exception", "BaseException"):
+                        return True
+        previous = node
+    return False
 
 
 class AttributeNeverAssigned(Rule):
@@ -43,6 +159,7 @@ class AttributeNeverAssigned(Rule):
     """
 
     code = "RMD603"
+    ast_checker = _Fast
     name = "attribute-never-assigned"
     message = "self.{attr} is read in {cls} but no method, class body or project base assigns it: set it in __init__ or remove the read"
     severity = Severity.CRITICAL
