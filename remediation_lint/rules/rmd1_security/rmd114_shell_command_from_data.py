@@ -1,12 +1,89 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.code_exec import constant_string, constant_text
+from remediation_lint.analysis.code_exec import (
+    AstSource,
+    ast_constant_string,
+    ast_first_arg_text,
+    ast_keyword_text,
+    ast_module_constant_text,
+    ast_short_text,
+    ast_single_fstring,
+    constant_string,
+    constant_text,
+)
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.process_launch import ALWAYS_SHELL, PROGRAM_ARG, SHELL_KEYWORD
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 _QUOTERS = frozenset({"shlex.quote", "shlex.join", "pipes.quote"})
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, (ast.Name, ast.Attribute)):
+            return
+        qualified = self.context.qualified(func)
+        if qualified not in PROGRAM_ARG:
+            return
+        if qualified not in ALWAYS_SHELL and not (qualified in SHELL_KEYWORD and _ast_shell_true(node)):
+            return
+        value = next((a for a in node.args if not isinstance(a, ast.Starred)), None)
+        keyword = None
+        if value is None:
+            keyword = next((k for k in node.keywords if k.arg in ("args", "cmd", "command")), None)
+            if keyword is None:
+                return
+            value = keyword.value
+        if self._constant(value):
+            return
+        quoted = self._quoted(value)
+        if quoted is None:
+            self.defer()
+            return
+        if quoted or isinstance(value, (ast.List, ast.Tuple)):
+            return
+        src = AstSource.of(self.context)
+        text = ast_keyword_text(src, keyword) if keyword is not None else ast_first_arg_text(src, node, value)
+        if text is None:
+            self.defer()  # parenthesised or oddly placed: LibCST's text of it includes the parentheses
+            return
+        self.report(node, func=qualified, source=ast_short_text(text, 50))
+
+    def _constant(self, value: ast.expr) -> bool:
+        if ast_constant_string(value):
+            return True
+        if isinstance(value, ast.Name):
+            found, text = ast_module_constant_text(self.context.tree, value.id)
+            return found and text is not None
+        return False
+
+    def _quoted(self, value: ast.expr) -> bool | None:
+        if isinstance(value, ast.Call):
+            return self.context.qualified(value.func) in _QUOTERS
+        if isinstance(value, ast.JoinedStr):
+            quoted = all(
+                isinstance(p.value, ast.Call) and self.context.qualified(p.value.func) in _QUOTERS
+                for p in value.values
+                if isinstance(p, ast.FormattedValue)
+            )
+            if not quoted:
+                return False
+            # LibCST accepts one f-string only, not an implicit concatenation with one
+            src = AstSource.of(self.context)
+            text = src.text(src.start(value), src.end(value))
+            return None if text is None else ast_single_fstring(text)
+        return False
+
+
+def _ast_shell_true(call: ast.Call) -> bool:
+    return any(k.arg == "shell" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords)
 
 
 class ShellCommandFromData(Rule):
@@ -31,6 +108,7 @@ class ShellCommandFromData(Rule):
     """
 
     code = "RMD114"
+    ast_checker = _Fast
     name = "shell-command-from-data"
     message = "{func}() runs a shell command built from `{source}`: pass an argument list without shell=True and check the program against an allow-list"
     severity = Severity.HIGH
