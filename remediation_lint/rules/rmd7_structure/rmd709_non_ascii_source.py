@@ -1,11 +1,172 @@
 from __future__ import annotations
 
+import ast
+import io
+import re
+import tokenize
 import unicodedata
 
 import libcst as cst
 
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.ascii_replacements import ASCII_REPLACEMENTS, UTF8_LEAD_BYTES
 from remediation_lint.rule import FixSafety, Invalid, Provenance, Rule, Severity, Valid
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_COMPOUND = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While, ast.With,
+    ast.AsyncWith, ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()), *((ast.Match,) if hasattr(ast, "Match") else ()),
+)
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode): comments, strings and names come from the tokens
+    of the file (only files with non-ASCII bytes get here), docstrings from the ``ast`` tree."""
+
+    def finish(self) -> None:
+        source = self.context.source
+        if source.isascii():
+            return
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+            text = source.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding)
+        except (SyntaxError, UnicodeDecodeError, LookupError):
+            self.defer()
+            return
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        if text.isascii():
+            return
+        if "\r" in text and text.count("\r") != text.count("\r\n"):
+            self.defer()  # lone carriage returns: tokenize and the engine would count lines differently
+            return
+        lines = _LINE_END.split(text)
+        try:
+            tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+        except (tokenize.TokenError, SyntaxError):
+            self.defer()
+            return
+        docstrings: set[tuple[int, int, int, int]] | None = None
+        check_strings = self.opts["check_strings"]
+        found: list[tuple[tuple[int, int], tuple[int, int], str, str, FixSafety | None]] = []
+        for tok in tokens:
+            value = tok.string
+            if value.isascii():
+                continue
+            kind = tok.type
+            if kind == tokenize.COMMENT:
+                fixed = _replace(value)
+                found.append((tok.start, tok.end, value, "a comment", FixSafety.SAFE if fixed != value else None))
+            elif kind == tokenize.NAME:
+                found.append((tok.start, tok.end, value, f"the name `{value}`", None))
+            elif kind == tokenize.STRING:
+                prefix = value[: len(value) - len(value.lstrip("rRbBuUfF"))]
+                if "f" in prefix.lower():
+                    if check_strings or not _fstring_text_only(value):
+                        self.defer()
+                        return
+                    continue
+                start = (tok.start[0], _byte_col(lines, *tok.start))
+                end = (tok.end[0], _byte_col(lines, *tok.end))
+                if docstrings is None:
+                    docstrings = self._docstrings(lines)
+                    if docstrings is None:
+                        return
+                if (*start, *end) in docstrings:
+                    body = value[len(prefix):]
+                    quote = body[:3] if body[:3] in ('"""', "'''") else body[0]
+                    fixed = _replace(body[len(quote): len(body) - len(quote)], avoid=quote[0])
+                    fixed = value[: len(prefix) + len(quote)] + fixed + quote
+                    found.append((tok.start, tok.end, value, "a docstring", FixSafety.UNSAFE if fixed != value else None))
+                elif check_strings:
+                    found.append((tok.start, tok.end, value, "a string literal", None))
+            elif kind == tokenize.OP or kind == tokenize.NL or kind == tokenize.NEWLINE:
+                continue
+            elif tokenize.tok_name.get(kind) == "FSTRING_MIDDLE":
+                if check_strings:
+                    self.defer()
+                    return
+            elif tokenize.tok_name.get(kind) in ("FSTRING_START", "FSTRING_END", "INDENT", "DEDENT"):
+                continue
+            else:
+                self.defer()
+                return
+        for start, end, value, where, fix in found:
+            node = ast.AST()
+            node.lineno, node.col_offset = start[0], _byte_col(lines, *start)
+            node.end_lineno, node.end_col_offset = end[0], _byte_col(lines, *end)
+            self.report(node, fix=fix, **_describe(value, where))
+
+    def _docstrings(self, lines: list[str]) -> set[tuple[int, int, int, int]] | None:
+        """Spans of the string constants LibCST's rule sees as docstrings (None: deferred)."""
+        ctx = self.context
+        out: set[tuple[int, int, int, int]] = set()
+        owners: list[ast.AST] = [ctx.tree]
+        for kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):
+            owners.extend(ctx.nodes(kind))
+        for owner in owners:
+            body = owner.body  # type: ignore[attr-defined]
+            if not body or isinstance(body[0], _COMPOUND):
+                continue
+            if owner is not ctx.tree:
+                first = body[0]
+                line = lines[first.lineno - 1] if first.lineno <= len(lines) else ""
+                head = line.encode("utf-8")[: first.col_offset]
+                if head.strip():
+                    continue  # `def f(): ...` on one line: a SimpleStatementSuite, no docstring for LibCST
+                previous = lines[first.lineno - 2] if first.lineno >= 2 else ""
+                if previous.rstrip().endswith("\\"):
+                    self.defer()
+                    return None
+            previous_stmt = None
+            for stmt in body:
+                if isinstance(stmt, _COMPOUND):
+                    break
+                if previous_stmt is not None and stmt.lineno != previous_stmt.end_lineno:
+                    break
+                if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
+                    v = stmt.value
+                    out.add((v.lineno, v.col_offset, v.end_lineno, v.end_col_offset))  # type: ignore[arg-type]
+                previous_stmt = stmt
+        return out
+
+
+def _byte_col(lines: list[str], row: int, col: int) -> int:
+    line = lines[row - 1] if 0 < row <= len(lines) else ""
+    return col if line.isascii() else len(line[:col].encode("utf-8"))
+
+
+def _fstring_text_only(token: str) -> bool:
+    """Whether every non-ASCII character of an f-string token is in its text or in a nested string
+    (not in a name of one of its expressions)."""
+    try:
+        tree = ast.parse(token, mode="eval")
+    except SyntaxError:
+        return False
+    in_strings = sum(
+        sum(1 for c in node.value if ord(c) > 127)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    )
+    return in_strings == sum(1 for c in token if ord(c) > 127)
+
+
+def _describe(text: str, where: str) -> dict[str, str]:
+    char = next(c for c in text if ord(c) > 127)
+    try:
+        uname = unicodedata.name(char)
+    except ValueError:
+        uname = f"U+{ord(char):04X}"
+    if char in ASCII_REPLACEMENTS:
+        advice = f"write {ASCII_REPLACEMENTS[char]!r}"
+    elif where.startswith("the name"):
+        advice = "use an ASCII identifier"
+    else:
+        advice = "write it in ASCII (English)"
+    others = len({c for c in text if ord(c) > 127}) - 1
+    if others > 0:
+        advice += f" ({others} other non-ASCII character{'s' if others > 1 else ''} here)"
+    return {"char": repr(char), "uname": uname, "where": where, "advice": advice}
 
 
 class NonAsciiSource(Rule):
@@ -35,6 +196,7 @@ class NonAsciiSource(Rule):
     """
 
     code = "RMD709"
+    ast_checker = _Fast
     name = "non-ascii-source"
     message = "non-ASCII {char} ({uname}) in {where}: {advice}"
     severity = Severity.HIGH
