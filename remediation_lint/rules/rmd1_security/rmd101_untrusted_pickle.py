@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
+
+from remediation_lint.analysis.code_exec import AstSource, ast_single_fstring
+from remediation_lint.astcheck import AstChecker
 
 from remediation_lint.knowledge.serialization import (
     PICKLE_LOADERS,
@@ -9,6 +14,111 @@ from remediation_lint.knowledge.serialization import (
     ZMQ_PICKLE_METHODS,
 )
 from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._assigned: list[dict[str, ast.Call]] = [{}]
+
+    def visit_FunctionDef(self, node: ast.AST) -> None:
+        self._assigned.append({})
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def leave_FunctionDef(self, node: ast.AST) -> None:
+        self._assigned.pop()
+
+    leave_AsyncFunctionDef = leave_FunctionDef
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        value = node.value
+        if isinstance(value, ast.Await):
+            value = value.value
+        if not isinstance(value, ast.Call):
+            return
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                names = [target]
+            elif isinstance(target, (ast.Tuple, ast.List)):
+                names = [el.value if isinstance(el, ast.Starred) else el for el in target.elts]
+                names = [n for n in names if isinstance(n, ast.Name)]
+            else:
+                names = []
+            for name in names:
+                self._assigned[-1][name.id] = value
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in ZMQ_PICKLE_METHODS:
+            receiver = self.context.dotted(func.value) or "socket"
+            method = func.attr
+            source = f"messages of {receiver}" if method == "recv_pyobj" else f"messages sent on {receiver}"
+            self.report(node, func=f"{receiver}.{method}", source=source + " (zmq pickles them)", fix=FixSafety.UNSAFE)
+            return
+        qualified = self.context.qualified(func)
+        if qualified is None:
+            if isinstance(func, ast.Attribute) and func.attr == "load" and isinstance(func.value, ast.Call):
+                inner = self.context.qualified(func.value.func)
+                if inner in PICKLE_LOADERS and inner.endswith("Unpickler"):
+                    self.report(node, func=f"{inner}(...).load", source=self._describe(_first_value(func.value)))
+            return
+        if qualified not in PICKLE_LOADERS or qualified.endswith("Unpickler"):
+            return
+        first = _first_value(node)
+        if first is None:
+            return
+        literal = self._is_literal(first)
+        if literal is None:
+            self.defer()
+            return
+        if literal:
+            return
+        module, _, attr = qualified.rpartition(".")
+        fix = None
+        if attr == "loads" and module in PICKLE_MODULES_WITH_LOADS and len(node.args) + len(node.keywords) == 1:
+            fix = FixSafety.UNSAFE
+        self.report(node, func=qualified, source=self._describe(first), fix=fix)
+
+    def _is_literal(self, node: ast.expr) -> bool | None:
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, (str, bytes))
+        if isinstance(node, ast.JoinedStr):
+            # a single f-string is not a literal for the LibCST rule, an implicit concatenation is
+            src = AstSource.of(self.context)
+            text = src.text(src.start(node), src.end(node))
+            single = None if text is None else ast_single_fstring(text)
+            return None if single is None else not single
+        return False
+
+    def _describe(self, value: ast.expr | None) -> str:
+        if value is None:
+            return "data that is not a literal"
+        call = value if isinstance(value, ast.Call) else None
+        if isinstance(value, ast.Await) and isinstance(value.value, ast.Call):
+            call = value.value
+        if isinstance(value, ast.Name):
+            for scope in reversed(self._assigned):
+                if value.id in scope:
+                    call = scope[value.id]
+                    break
+        if call is not None and isinstance(call.func, ast.Attribute) and call.func.attr in UNTRUSTED_SOURCES:
+            return f"data from {self.context.dotted(call.func) or call.func.attr}()"
+        return "data that is not a literal"
+
+
+def _first_value(call: ast.Call) -> ast.expr | None:
+    """The value of the call's first argument in source order (positional, starred or keyword)."""
+    arg = call.args[0] if call.args else None
+    kw = call.keywords[0] if call.keywords else None
+    if arg is not None and kw is not None and isinstance(arg, ast.Starred):
+        if (kw.lineno, kw.col_offset) < (arg.lineno, arg.col_offset):
+            arg = None  # f(k=1, *a)
+    if arg is not None:
+        return arg.value if isinstance(arg, ast.Starred) else arg
+    return kw.value if kw is not None else None
 
 
 class UntrustedPickle(Rule):
@@ -31,6 +141,7 @@ class UntrustedPickle(Rule):
     """
 
     code = "RMD101"
+    ast_checker = _Fast
     name = "untrusted-pickle"
     message = "{func}() on {source}: use json/msgpack with a schema instead of pickle"
     severity = Severity.CRITICAL
