@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 SPLITTERS = {"split", "rsplit", "partition", "rpartition"}
@@ -10,6 +13,111 @@ SPLITTERS = {"split", "rsplit", "partition", "rpartition"}
 URL_SEPARATORS = {":", "/", "?", "#", "@"}
 #: parts of variable names that say the string is a URL (or its host:port part)
 URL_NAME_HINTS = ("url", "uri", "endpoint", "netloc", "host_port", "hostport")
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, ast.Attribute) or func.attr not in SPLITTERS or not (node.args or node.keywords):
+            return
+        sep = self._first_literal(node)
+        if sep is None or not self._is_url_split(func.value, sep):
+            return
+        inner = _ast_strip_subscripts(func.value)
+        if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and inner.func.attr in SPLITTERS:
+            inner_sep = self._first_literal(inner) if (inner.args or inner.keywords) else None
+            if inner_sep is not None and self._is_url_split(inner.func.value, inner_sep):
+                return
+        receiver = ast_dotted(func.value)
+        if receiver is not None and not receiver.isascii():
+            self.defer()  # ast normalises non-ASCII identifiers (NFKC), LibCST keeps them as written
+            return
+        self.report(node, call=f"{receiver or 'the string'}.{func.attr}({sep!r})")
+
+    def _first_literal(self, call: ast.Call) -> str | None:
+        """The value of the call's first argument (in source order) when it is one plain string literal."""
+        first: ast.AST | None = None
+        if call.keywords:
+            candidates: list[ast.AST] = [*call.args, *call.keywords]
+            first = min(candidates, key=lambda n: (n.lineno, n.col_offset))
+        else:
+            first = call.args[0]
+        value = first.value if isinstance(first, (ast.Starred, ast.keyword)) else first
+        if not isinstance(value, ast.Constant) or not isinstance(value.value, str):
+            return None
+        if not self._single_literal(value):
+            return None
+        return value.value
+
+    def _is_url_split(self, receiver: ast.expr, sep: str) -> bool:
+        if "://" in sep:
+            return True
+        if sep not in URL_SEPARATORS:
+            return False
+        return self._url_like(receiver)
+
+    def _url_like(self, expr: ast.expr) -> bool:
+        base = _ast_strip_subscripts(expr)
+        if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) and base.func.attr in SPLITTERS:
+            sep = self._first_literal(base) if (base.args or base.keywords) else None
+            return sep is not None and ("://" in sep or (sep in URL_SEPARATORS and self._url_like(base.func.value)))
+        name = ast_dotted(base)
+        if name is None:
+            return False
+        if not name.isascii():
+            self.defer()
+            return False
+        last = name.rsplit(".", 1)[-1].lower()
+        return any(hint in last for hint in URL_NAME_HINTS)
+
+    def _single_literal(self, node: ast.Constant) -> bool:
+        """Whether a string constant is one literal (a LibCST SimpleString), not an implicit concatenation."""
+        if node.lineno != node.end_lineno:
+            return _is_single_literal(_segment(self.context.source, node))
+        line = _source_line(self.context, node.lineno)
+        return _is_single_literal(line[node.col_offset: node.end_col_offset])
+
+
+def _source_line(ctx, lineno: int) -> bytes:
+    lines = getattr(ctx, "_rmd711_lines", None)
+    if lines is None:
+        lines = ctx.source.splitlines(keepends=True)
+        ctx._rmd711_lines = lines
+    return lines[lineno - 1] if 0 < lineno <= len(lines) else b""
+
+
+def _segment(source: bytes, node: ast.AST) -> bytes:
+    lines = source.splitlines(keepends=True)
+    first, last = node.lineno - 1, node.end_lineno - 1  # type: ignore[attr-defined]
+    if first == last:
+        return lines[first][node.col_offset: node.end_col_offset]  # type: ignore[attr-defined]
+    return lines[first][node.col_offset:] + b"".join(lines[first + 1: last]) + lines[last][: node.end_col_offset]  # type: ignore[attr-defined]
+
+
+def _is_single_literal(text: bytes) -> bool:
+    i = 0
+    while i < len(text) and text[i:i + 1] in b"rRbBuUfF":
+        i += 1
+    quote = text[i:i + 3] if text[i:i + 3] in (b'"""', b"'''") else text[i:i + 1]
+    if quote not in (b'"', b"'", b'"""', b"'''"):
+        return False
+    j = i + len(quote)
+    while j < len(text):
+        if text[j:j + 1] == b"\\":
+            j += 2
+            continue
+        if text[j:j + len(quote)] == quote:
+            return j + len(quote) == len(text)
+        j += 1
+    return False
+
+
+def _ast_strip_subscripts(expr: ast.expr) -> ast.expr:
+    while isinstance(expr, ast.Subscript):
+        expr = expr.value
+    return expr
 
 
 class HandParsedUrl(Rule):
@@ -34,6 +142,7 @@ class HandParsedUrl(Rule):
     """
 
     code = "RMD711"
+    ast_checker = _Fast
     name = "hand-parsed-url"
     message = "URL taken apart with {call}: use urllib.parse.urlsplit() (or httpx.URL) and its hostname/port/path"
     severity = Severity.MEDIUM
