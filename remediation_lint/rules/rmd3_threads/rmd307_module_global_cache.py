@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.threads import under_lock
+from remediation_lint.analysis.names import ast_dotted
+from remediation_lint.analysis.threads import ast_under_lock, under_lock
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 _CONTAINER_CALLS = frozenset(
@@ -10,6 +14,142 @@ _CONTAINER_CALLS = frozenset(
 )
 _FILLING = frozenset({"append", "extend", "insert", "update", "setdefault", "add", "appendleft"})
 _REMOVING = frozenset({"pop", "remove", "clear", "discard", "popitem"})
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._globals: set[str] = set()
+        self._invalidated: set[str] = set()
+        self._decorators: set[str] = set()
+        self._module_calls: set[str] = set()
+        self._locals: dict[int, set[str]] = {}
+        self._global_decls: dict[int, set[str]] = {}
+        self._mutations: list[tuple[ast.AST, str, ast.AST, tuple[str, ...]]] = []
+
+    def visit_Module(self, node: ast.Module) -> None:
+        for stmt in node.body:
+            if isinstance(stmt, ast.Assign) and self._is_container(stmt.value):
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        self._globals.add(target.id)
+            elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None and self._is_container(stmt.value):
+                if isinstance(stmt.target, ast.Name):
+                    self._globals.add(stmt.target.id)
+        self._globals = {g for g in self._globals if not g.startswith("__")}
+
+    def _is_container(self, value: ast.expr) -> bool:
+        if isinstance(value, (ast.Dict, ast.List, ast.Set)):
+            return True
+        if isinstance(value, ast.Call):
+            return (self.context.call_name(value) or "") in _CONTAINER_CALLS
+        return False
+
+    def _decorated(self, node) -> None:
+        for dec in node.decorator_list:
+            name = ast_dotted(dec.func if isinstance(dec, ast.Call) else dec)
+            if name:
+                self._decorators.add(name.rsplit(".", 1)[-1])
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._decorated(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    visit_ClassDef = visit_FunctionDef
+
+    def visit_Global(self, node: ast.Global) -> None:
+        func = self.context.enclosing_function()
+        if func is not None:
+            self._global_decls.setdefault(id(func), set()).update(node.names)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        if len(node.targets) != 1:
+            return  # LibCST: one Tuple target
+        target = node.targets[0]
+        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            if (node.end_lineno, node.end_col_offset) != (target.end_lineno, target.end_col_offset):
+                self.defer()  # `del x[k],` (a tuple for LibCST) or `del (x[k])`
+                return
+            self._invalidated.add(target.value.id)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        func = self.context.enclosing_function()
+        if func is None or not self._globals:
+            return
+        for t in node.targets:
+            if isinstance(t, ast.Name):
+                self._locals.setdefault(id(func), set()).add(t.id)
+            elif isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id in self._globals:
+                self._candidate(node, t.value.id)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if not self._globals:
+            return
+        target = node.target
+        if isinstance(target, ast.Subscript):
+            target = target.value
+        if isinstance(target, ast.Name) and target.id in self._globals:
+            self._candidate(node, target.id)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if not self._globals:
+            return
+        ctx = self.context
+        func = node.func
+        if ctx.enclosing_function() is None:
+            name = ast_dotted(func)
+            if name:
+                self._module_calls.add(name.rsplit(".", 1)[-1])
+        if not isinstance(func, ast.Attribute):
+            return
+        receiver = func.value
+        if isinstance(receiver, ast.Subscript):
+            receiver = receiver.value
+        if not isinstance(receiver, ast.Name) or receiver.id not in self._globals:
+            return
+        method = func.attr
+        if method in _REMOVING and receiver is func.value:
+            self._invalidated.add(receiver.id)
+        elif method in _FILLING:
+            self._candidate(node, receiver.id)
+
+    def _candidate(self, node: ast.AST, name: str) -> None:
+        func = self.context.enclosing_function()
+        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return
+        locked = ast_under_lock(self.context)
+        if locked is None:
+            self.defer()
+            return
+        if locked:
+            return
+        outer = tuple(s.name for s in self.context.scopes if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        self._mutations.append((node, name, func, outer))
+
+    def finish(self) -> None:
+        for func_id, names in self._global_decls.items():
+            self._invalidated |= names & self._locals.get(func_id, set())
+        reported: set[tuple[int, str]] = set()
+        for node, name, func, outer in self._mutations:
+            if name in self._invalidated:
+                continue
+            if name in self._global_decls.get(id(func), set()):
+                continue
+            if name in self._locals.get(id(func), set()) or name in _ast_params(func):
+                continue
+            if any(n.startswith("register") or n in self._decorators or n in self._module_calls for n in outer):
+                continue
+            if (id(func), name) in reported:
+                continue
+            reported.add((id(func), name))
+            self.report(node, name=name, func=func.name)
+
+
+def _ast_params(func) -> set[str]:
+    a = func.args
+    return {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
 
 
 class ModuleGlobalCache(Rule):
@@ -34,6 +174,7 @@ class ModuleGlobalCache(Rule):
     """
 
     code = "RMD307"
+    ast_checker = _Fast
     name = "module-global-cache"
     message = "module-level {name} is filled in {func}() with no lock or invalidation: keep the cache in an object that owns it (with a lock) and inject it"
     severity = Severity.MEDIUM
