@@ -215,3 +215,30 @@ def ast_single_fstring(text: str) -> bool | None:
     except (_tokenize.TokenError, SyntaxError):
         return None
     return sum(1 for t in tokens if t.type == _tokenize.STRING) == 1
+
+
+def ast_fstring_leading_text(src: AstSource, node: _ast.JoinedStr) -> str | None | bool:
+    """The source text of the literal part an f-string starts with (LibCST's ``FormattedStringText``).
+
+    None when the node is not one f-string starting with literal text (an implicit concatenation, a
+    leading placeholder); False when that cannot be told on ``ast`` (escapes, doubled braces)."""
+    text = src.text(src.start(node), src.end(node))
+    if text is None:
+        return False
+    single = ast_single_fstring(text)
+    if single is None:
+        return False
+    if not single or not node.values or not isinstance(node.values[0], _ast.Constant):
+        return None
+    i = 0
+    while i < len(text) and text[i] in "rRfFbBuU":
+        i += 1
+    quote = text[i : i + 3] if text[i : i + 3] in ('"""', "'''") else text[i : i + 1]
+    content = text[i + len(quote) : len(text) - len(quote)]
+    brace = content.find("{")
+    raw = content if brace < 0 else content[:brace]
+    if "\\" in raw or "}" in raw or content[brace : brace + 2] == "{{":
+        return False
+    if raw != node.values[0].value:
+        return False
+    return raw

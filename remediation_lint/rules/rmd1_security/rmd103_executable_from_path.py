@@ -1,10 +1,87 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.code_exec import constant_text
+from remediation_lint.analysis.code_exec import (
+    AstSource,
+    ast_constant_text,
+    ast_fstring_leading_text,
+    ast_module_constant_text,
+    constant_text,
+)
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.process_launch import ALWAYS_SHELL, PROGRAM_ARG, SHELL_KEYWORD
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, (ast.Name, ast.Attribute)):
+            return
+        qualified = self.context.qualified(func)
+        index = PROGRAM_ARG.get(qualified or "")
+        if index is None:
+            return
+        positional = [a for a in node.args if not isinstance(a, ast.Starred)]
+        value = positional[index] if len(positional) > index else None
+        if value is None and index == 0:
+            keyword = next((k for k in node.keywords if k.arg in ("args", "program", "cmd", "command")), None)
+            value = keyword.value if keyword is not None else None
+        if value is None:
+            return
+        shell = qualified in ALWAYS_SHELL or (qualified in SHELL_KEYWORD and _ast_shell_true(node))
+        found = self._program(value, shell=shell)
+        if found is None:
+            return
+        if found is False:
+            self.defer()
+            return
+        where, program = found
+        if program in self.opts["allowed_programs"]:
+            return
+        self.report(where, func=qualified, program=program)
+
+    def _program(self, value: ast.expr, *, shell: bool):
+        """(node, bare name), None, or False when this cannot be decided on ``ast``."""
+        node = value
+        if isinstance(value, (ast.List, ast.Tuple)):
+            if not value.elts or isinstance(value.elts[0], ast.Starred):
+                return None
+            node = value.elts[0]
+            shell = False
+        text = self._constant(node)
+        if text is None and isinstance(node, ast.JoinedStr) and shell:
+            leading = ast_fstring_leading_text(AstSource.of(self.context), node)
+            if leading is False:
+                return False
+            if leading is None:
+                return None  # not one f-string starting with literal text
+            text = leading
+            if not text[: len(text.split(" ", 1)[0]) + 1].endswith(" "):
+                return None
+        if text is None:
+            return None
+        program = text.strip().split(None, 1)[0] if (shell and text.strip()) else text
+        if not program or "/" in program or "\\" in program or program.startswith(("$", "~", ".")):
+            return None
+        if shell and any(ch in program for ch in "=;&|<>`(){}"):
+            return None
+        return node, program
+
+    def _constant(self, node: ast.expr) -> str | None:
+        text = ast_constant_text(node)
+        if text is not None or not isinstance(node, ast.Name):
+            return text
+        return ast_module_constant_text(self.context.tree, node.id)[1]
+
+
+def _ast_shell_true(call: ast.Call) -> bool:
+    return any(k.arg == "shell" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords)
 
 
 class ExecutableFromPath(Rule):
@@ -30,6 +107,7 @@ class ExecutableFromPath(Rule):
     """
 
     code = "RMD103"
+    ast_checker = _Fast
     name = "executable-from-path"
     message = "{func}() starts {program!r} by bare name, found through PATH: resolve it once with shutil.which() (fail on None) or use an absolute path"
     severity = Severity.CRITICAL
