@@ -260,3 +260,150 @@ def to_thread_call(ctx: "FileContext", call: cst.Call) -> tuple[cst.Call, bool]:
 def suggest(callee: str, call: cst.Call) -> str:
     """``asyncio.to_thread(f)`` or ``asyncio.to_thread(f, ...)`` for the message."""
     return f"asyncio.to_thread({callee}, ...)" if call.args else f"asyncio.to_thread({callee})"
+
+
+# -- the ``ast`` twins (the fast path: ``astcheck.AstContext``) ----------------------------------------
+# Same answers as the LibCST functions above, for the rules' ``ast`` checkers.
+import ast as _ast
+
+_AST_FUNCS = (_ast.FunctionDef, _ast.AsyncFunctionDef)
+_AST_LOCAL_REFS: "weakref.WeakKeyDictionary[object, ModuleRef | None]" = weakref.WeakKeyDictionary()
+
+
+def ast_module_ref(ctx) -> ModuleRef | None:
+    """``module_ref`` for an ``AstContext``."""
+    if ctx.project is None:
+        return None
+    ref = ctx.module_ref
+    if ref is not None:
+        return ref
+    if ctx in _AST_LOCAL_REFS:
+        return _AST_LOCAL_REFS[ctx]
+    summary = summarize_source(ctx.path, ctx.source)
+    local = ModuleRef(ctx.project, Path(ctx.path).resolve(), summary) if summary.parsed else None
+    if local is not None:
+        for cls in summary.classes.values():
+            for info in cls.methods.values():
+                info.module = summary
+        for info in summary.functions.values():
+            info.module = summary
+    _AST_LOCAL_REFS[ctx] = local
+    return local
+
+
+def _ast_params(func) -> list[str]:
+    args = func.args
+    return [a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)]
+
+
+def _ast_names_in(node) -> list:
+    if isinstance(node, (_ast.Tuple, _ast.List)):
+        out: list = []
+        for el in node.elts:
+            out.extend(_ast_names_in(el))
+        return out
+    if isinstance(node, _ast.Starred):
+        return _ast_names_in(node.value)
+    return [node]
+
+
+def _ast_binds(node, name: str) -> bool:
+    return any(isinstance(n, _ast.Name) and n.id == name for n in _ast_names_in(node))
+
+
+def _ast_ctor(value) -> str | None:
+    return _ast_dotted(value.func) if isinstance(value, _ast.Call) else None
+
+
+def _ast_local_constructor(ctx, name: str) -> str | None:
+    func = ctx.enclosing_function()
+    if not isinstance(func, _AST_FUNCS):
+        return None
+    if name in _ast_params(func):
+        return None
+    found: list[str | None] = []
+    todo: list = list(reversed(func.body))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.Lambda, _ast.ClassDef)):
+            continue
+        if isinstance(node, _ast.Assign):
+            for target in node.targets:
+                if isinstance(target, _ast.Name) and target.id == name:
+                    found.append(_ast_ctor(node.value))
+                elif _ast_binds(target, name):
+                    found.append(None)
+        elif isinstance(node, _ast.AnnAssign):
+            if isinstance(node.target, _ast.Name) and node.target.id == name:
+                found.append(_ast_ctor(node.value))
+        elif isinstance(node, _ast.AugAssign):
+            if isinstance(node.target, _ast.Name) and node.target.id == name:
+                found.append(None)
+        elif isinstance(node, (_ast.For, _ast.AsyncFor)):
+            if _ast_binds(node.target, name):
+                found.append(None)
+        elif isinstance(node, _ast.withitem):
+            if node.optional_vars is not None and _ast_binds(node.optional_vars, name):
+                found.append(None)
+        todo.extend(reversed(list(_ast.iter_child_nodes(node))))
+    if len(found) != 1:
+        return None
+    return found[0]
+
+
+def _ast_shadowed(ctx, name: str) -> bool:
+    func = ctx.enclosing_function()
+    if not isinstance(func, _AST_FUNCS):
+        return False
+    return name in _ast_params(func)
+
+
+def ast_resolve_function(ctx, func) -> FunctionInfo | None:
+    """``resolve_function`` for an ``AstContext`` and an ``ast`` callee expression."""
+    ref = ast_module_ref(ctx)
+    if ref is None:
+        return None
+    dotted = _ast_dotted(func)
+    if dotted is None:
+        return None
+    parts = dotted.split(".")
+    if parts[0] in ("self", "cls"):
+        cls_node = ctx.enclosing_class()
+        if cls_node is None:
+            return None
+        cls = ref.summary.classes.get(cls_node.name)
+        if cls is None:
+            return None
+        if len(parts) == 2:
+            return _find_method(ref, cls, parts[1])
+        if len(parts) == 3:
+            attr_cls = _attribute_class(ref, cls, parts[1])
+            if attr_cls is None:
+                return None
+            return _find_method(ref, attr_cls, parts[2])
+        return None
+    if len(parts) == 2 and parts[0] not in ref.summary.imports and parts[0] not in ref.summary.classes:
+        callee = _ast_local_constructor(ctx, parts[0])
+        if callee is None:
+            return None
+        cls = _resolve_class(ref, callee)
+        return _find_method(ref, cls, parts[1]) if cls is not None else None
+    if len(parts) == 1 and ctx.enclosing_function() is not None and _ast_shadowed(ctx, parts[0]):
+        return None
+    found = ref.index.lookup(ref, dotted)
+    return found if isinstance(found, FunctionInfo) else None
+
+
+def ast_sync_callee(ctx, call) -> FunctionInfo | None:
+    """``sync_callee`` for an ``AstContext`` and an ``ast`` expression."""
+    if not isinstance(call, _ast.Call):
+        return None
+    info = ast_resolve_function(ctx, call.func)
+    if info is None or not is_plain_sync(info):
+        return None
+    return info
+
+
+def ast_suggest(callee: str, call) -> str:
+    """``suggest`` for an ``ast.Call``."""
+    return f"asyncio.to_thread({callee}, ...)" if (call.args or call.keywords) else f"asyncio.to_thread({callee})"

@@ -5,7 +5,8 @@ import ast
 import libcst as cst
 
 from remediation_lint.analysis.names import ast_dotted as _ast_dotted, dotted_name
-from remediation_lint.analysis.sync_callees import asyncio_name, sync_callee, to_thread_call
+from remediation_lint.analysis.sync_callees import asyncio_name, ast_sync_callee, sync_callee, to_thread_call
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.blocking import (
     BLOCKING_FUNCTIONS,
     BLOCKING_OBJECTS,
@@ -19,6 +20,180 @@ from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Ru
 
 #: parents under which the call can become ``await ...`` without parentheses
 _FIXABLE_PARENTS = (cst.Expr, cst.Assign, cst.AnnAssign, cst.Return, cst.Arg, cst.AugAssign, cst.Element)
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._functions = {**BLOCKING_FUNCTIONS, **{name: "blocking call" for name in self.opts.get("extra_blocking_calls") or ()}}
+        self._objects: dict[tuple[int | None, str], str] = {}
+        self._non_blocking: set[tuple[int | None, str]] = set()
+        self._defined = {
+            stmt.name for stmt in context.tree.body if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        }
+        self._pending: list[tuple[ast.Call, tuple[int | None, str], str, bool, str]] = []
+
+    # -- objects -------------------------------------------------------------------------------------
+    def _record(self, target: ast.AST, value: ast.AST | None) -> None:
+        if not isinstance(value, ast.Call):
+            return
+        ctor = self.context.qualified(value.func)
+        if ctor in BLOCKING_OBJECTS:
+            text = _ast_dotted(target)
+            if text is not None:
+                self._objects.setdefault(self._key(text), ctor)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self._record(target, node.value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._record(node.target, node.value)
+
+    def visit_withitem(self, node: ast.withitem) -> None:
+        if node.optional_vars is not None:
+            self._record(node.optional_vars, node.context_expr)
+
+    # -- calls ---------------------------------------------------------------------------------------
+    def visit_Call(self, node: ast.Call) -> None:
+        ctx = self.context
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "setblocking":
+            text = _ast_dotted(func.value)
+            if text:
+                self._non_blocking.add(self._key(text))
+            return
+        if not ctx.in_async_function():
+            return
+        parent = ctx.parent()
+        if isinstance(parent, ast.Await):
+            return
+        qualified = ctx.qualified(func)
+        if qualified is None and isinstance(func, ast.Name) and func.id == "open" and not self._shadowed("open"):
+            qualified = "open"
+        if qualified is not None and (qualified in SLEEP_CALLS or qualified in self._functions):
+            if self._offloaded():
+                return
+            self._report_function(node, qualified)
+            return
+        if isinstance(parent, (ast.Expr, ast.Assign)) and not self._offloaded():
+            if self._check_project_helper(node):
+                return
+        if not isinstance(func, ast.Attribute):
+            return
+        method = func.attr
+        receiver = _ast_dotted(func.value)
+        if method in PATH_IO_METHODS and qualified is None:
+            if self._offloaded():
+                return
+            call = f"{receiver}.{method}" if receiver else f"Path.{method}"
+            self._report_offload(node, call, "file I/O", self._fixable(node))
+            return
+        if receiver is not None and qualified is None:
+            if any(method in methods for _, methods in BLOCKING_OBJECTS.values()) and not self._offloaded():
+                fixable = self._fixable(node)
+                self._pending.append((node, self._key(receiver), method, fixable, self._func_name()))
+
+    def finish(self) -> None:
+        for node, key, method, fixable, func_name in self._pending:
+            ctor = self._objects.get(key) or (self._objects.get((None, key[1])) if key[0] is not None else None)
+            if ctor is None or key in self._non_blocking or (None, key[1]) in self._non_blocking:
+                continue
+            what, methods = BLOCKING_OBJECTS[ctor]
+            if method not in methods:
+                continue
+            self._report_offload(node, f"{key[1]}.{method}", what, fixable, func_name)
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _fixable(self, node: ast.Call) -> bool:
+        """Whether LibCST's parent of the call is one of ``_FIXABLE_PARENTS``; defers when unclear."""
+        stack = self.context.stack
+        parent = stack[-2] if len(stack) >= 2 else None
+        if isinstance(parent, (ast.Expr, ast.Assign, ast.Return, ast.AugAssign, ast.keyword)):
+            return True  # (a call is never an assignment target, always its value)
+        if isinstance(parent, ast.AnnAssign):
+            return parent.value is node
+        if isinstance(parent, ast.Call):
+            return any(arg is node for arg in parent.args)
+        if isinstance(parent, ast.Starred):
+            grand = stack[-3] if len(stack) >= 3 else None
+            return isinstance(grand, ast.Call) and any(arg is parent for arg in grand.args)
+        if isinstance(parent, (ast.List, ast.Set)):
+            return True
+        if isinstance(parent, ast.Tuple):
+            grand = stack[-3] if len(stack) >= 3 else None
+            if isinstance(grand, ast.Subscript) and grand.slice is parent:
+                self.defer()  # `x[f(), g()]` (LibCST: subscript elements) vs `x[(f(), g())]` (tuple elements)
+            return True
+        return False
+
+    def _key(self, text: str) -> tuple[int | None, str]:
+        if text.startswith("self.") or text.startswith("cls."):
+            return None, text
+        func = self.context.enclosing_function()
+        return (id(func) if func is not None else None), text
+
+    def _offloaded(self) -> bool:
+        qualified = self.context.qualified
+        for ancestor in self.context.ancestors():
+            if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                return False
+            if isinstance(ancestor, ast.Call):
+                f = ancestor.func
+                if qualified(f) in OFFLOADERS:
+                    return True
+                if isinstance(f, ast.Attribute) and f.attr in OFFLOADER_METHODS:
+                    return True
+        return False
+
+    def _shadowed(self, name: str) -> bool:
+        func = self.context.enclosing_function()
+        if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = func.args
+            if any(a.arg == name for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)):
+                return True
+        return name in self._defined
+
+    def _check_project_helper(self, node: ast.Call) -> bool:
+        if self.context.project is None:
+            return False
+        info = ast_sync_callee(self.context, node)
+        if info is None or info.node is None or info.module is None:
+            return False
+        inner = _blocking_call_in(info.node, info.module.imports, self._functions)
+        if inner is None:
+            return False
+        call = _ast_dotted(node.func) or info.name
+        self._report_offload(node, call, f"it calls {inner}()", self._fixable(node))
+        return True
+
+    def _func_name(self) -> str:
+        func = self.context.enclosing_function()
+        return func.name if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) else "?"
+
+    def _report_function(self, node: ast.Call, qualified: str) -> None:
+        call = _ast_dotted(node.func) or qualified
+        fixable = self._fixable(node)
+        if qualified in SLEEP_CALLS:
+            self.report(
+                node, call=call, what="sleep", func=self._func_name(), advice="use await asyncio.sleep(...)",
+                fix=FixSafety.SAFE if fixable else None,
+            )
+            return
+        what = self._functions[qualified]
+        self._report_offload(node, call, what, fixable and qualified not in NO_FIX_FUNCTIONS)
+
+    def _report_offload(self, node: ast.Call, call: str, what: str, fixable: bool, func_name: str | None = None) -> None:
+        self.report(
+            node,
+            call=call,
+            what=what,
+            func=func_name or self._func_name(),
+            advice="use the async API or await asyncio.to_thread(...)",
+            fix=FixSafety.UNSAFE if fixable else None,
+        )
 
 
 class BlockingCallInAsync(Rule):
@@ -52,6 +227,7 @@ class BlockingCallInAsync(Rule):
     """
 
     code = "RMD204"
+    ast_checker = _Fast
     name = "blocking-call-in-async"
     message = "{call}() blocks the event loop ({what}) in async {func}(): {advice}"
     severity = Severity.MEDIUM
