@@ -1,9 +1,22 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from remediation_lint.analysis.subprocesses import (
+    AstProcessTracker,
+    AstUndecidable,
     ProcessTracker,
+    ast_block_of,
+    ast_call_command,
+    ast_has_star_kwargs,
+    ast_is_compound,
+    ast_is_suite,
+    ast_keyword,
+    ast_positional,
+    ast_statement_lines,
+    ast_under_async_deadline,
     call_command,
     has_star_kwargs,
     keyword,
@@ -11,10 +24,108 @@ from remediation_lint.analysis.subprocesses import (
     program_name,
     under_async_deadline,
 )
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 #: ``subprocess`` runners that take ``timeout=``
 _RUNNERS = frozenset({"subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output"})
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._processes = AstProcessTracker(context)
+        self._undecided = False
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._processes.enter_function()
+
+    def leave_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._processes.leave_function()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    leave_AsyncFunctionDef = leave_FunctionDef
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self._guard(self._processes.on_assign, node.targets, node.value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._guard(self._processes.on_assign, [node.target], node.value)
+
+    def visit_With(self, node: ast.With) -> None:
+        self._guard(self._processes.on_with, node)
+
+    visit_AsyncWith = visit_With
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self._guard(self._call, node)
+
+    def _guard(self, method, *args) -> None:
+        if self._undecided:
+            return
+        try:
+            method(*args)
+        except AstUndecidable:
+            self._undecided = True
+            self.defer()
+
+    def _call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in ("wait", "communicate"):
+            self._check_wait(node, func)
+            return
+        qualified = self.context.qualified(func)
+        if qualified not in _RUNNERS or ast_keyword(node, "timeout") is not None or ast_has_star_kwargs(node):
+            return
+        words = ast_call_command(self.context, node, qualified, self._processes.literals)
+        self.report(node, what=f"{qualified}()", cmd=_cmd(words))
+
+    def _check_wait(self, node: ast.Call, func: ast.Attribute) -> None:
+        info = self._processes.process_of(func.value)
+        if info is None:
+            return
+        method = func.attr
+        receiver = self.context.dotted(func.value) or "process"
+        if info.kind == "popen":
+            timeout_position = 0 if method == "wait" else 1
+            if ast_keyword(node, "timeout") is not None or len(ast_positional(node)) > timeout_position or ast_has_star_kwargs(node):
+                return
+        elif ast_under_async_deadline(self.context):
+            return
+        if method == "wait" and self._after_kill(receiver):
+            return
+        prefix = "await " if isinstance(self.context.parent(), ast.Await) else ""
+        self.report(node, what=f"{prefix}{receiver}.{method}()", cmd=_cmd([info.command] if info.command else None))
+
+    def _after_kill(self, receiver: str) -> bool:
+        stack = self.context.stack
+        for index in range(len(stack) - 1, 0, -1):
+            if isinstance(stack[index], ast.stmt):
+                break
+        else:
+            return False
+        if ast_is_compound(stack[index]):
+            return False
+        block = ast_block_of(stack, index)
+        if block is None or (not isinstance(stack[index - 1], ast.Module) and ast_is_suite(self.context, block)):
+            return False
+        lines = ast_statement_lines(self.context, block)
+        position = next((i for i, line in enumerate(lines) if any(s is stack[index] for s in line)), 0)
+        if position == 0:
+            return False
+        previous = lines[position - 1]
+        if ast_is_compound(previous[0]):
+            return False
+        for small in previous:
+            call = small.value if isinstance(small, ast.Expr) else None
+            if isinstance(call, ast.Await):
+                call = call.value
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "kill":
+                if self.context.dotted(call.func.value) == receiver:
+                    return True
+        return False
 
 
 class SubprocessWithoutTimeout(Rule):
@@ -43,6 +154,7 @@ class SubprocessWithoutTimeout(Rule):
     """
 
     code = "RMD211"
+    ast_checker = _Fast
     name = "subprocess-without-timeout"
     message = "{what} waits for {cmd} with no timeout: pass timeout= (or asyncio.wait_for) and kill the process when it expires"
     severity = Severity.HIGH
