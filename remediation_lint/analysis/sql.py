@@ -8,9 +8,16 @@ whether it opens a transaction, and whether it batches with ``IN (...)``. Only l
 
 from __future__ import annotations
 
+import io
 import re
+import tokenize
+import weakref
+from typing import TYPE_CHECKING, Callable
 
 import libcst as cst
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ast
 
 READ_VERBS = frozenset({"SELECT", "WITH", "SHOW", "PRAGMA", "INFO", "LIVE", "EXPLAIN"})
 WRITE_VERBS = frozenset({"INSERT", "UPDATE", "DELETE", "CREATE", "UPSERT", "REPLACE", "MERGE", "RELATE"})
@@ -137,3 +144,76 @@ def tables_written(sql: str) -> set[str]:
 def tables_read(sql: str) -> set[str]:
     """Lower-cased table names after ``FROM`` / ``JOIN``."""
     return {m.group(1).lower() for m in re.finditer(r"\b(?:FROM|JOIN)\s+([A-Za-z_][\w]*)", sql, re.I)}
+
+
+# -- the fast path's twins (standard-library ``ast``) ------------------------------------------------
+class Undecidable(Exception):
+    """The ``ast`` cannot tell what the LibCST helper would answer: the caller should defer."""
+
+
+def ast_first_arg(call: "ast.Call") -> "ast.expr | None":
+    """The value of a call's first argument in source order, keyword or not (LibCST's ``call.args[0].value``)."""
+    import ast
+
+    first: ast.AST | None = None
+    if call.args:
+        first = call.args[0]
+    if call.keywords:
+        kw = call.keywords[0]
+        if first is None or (kw.lineno, kw.col_offset) < (first.lineno, first.col_offset):  # type: ignore[attr-defined]
+            return kw.value
+    if isinstance(first, ast.Starred):
+        return first.value
+    return first  # type: ignore[return-value]
+
+
+def ast_literal_text(node: "ast.AST | None", segment: "Callable[[ast.AST], str | None] | None" = None) -> str | None:
+    """``literal_text`` on an ``ast`` expression. A plain or implicitly concatenated string is exact; an
+    f-string (whose LibCST text keeps the raw source of its constant parts) is re-read with LibCST from
+    its source ``segment``; without one, ``Undecidable`` is raised."""
+    import ast
+
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bytes):
+            return value.decode("latin-1", "replace")
+        return None
+    if isinstance(node, ast.JoinedStr):
+        text = segment(node) if segment is not None else None
+        if text is None:
+            raise Undecidable
+        try:
+            expr = cst.parse_expression(f"(\n{text}\n)")
+        except Exception as exc:
+            raise Undecidable from exc
+        return literal_text(expr)
+    return None
+
+
+_LINES: "weakref.WeakKeyDictionary[object, list[bytes]]" = weakref.WeakKeyDictionary()
+
+
+def ast_segment(ctx: object, node: "ast.AST") -> str | None:
+    """The source text of ``node`` (``ast`` positions are UTF-8 byte offsets); ``ctx`` is an AstContext."""
+    lines = _LINES.get(ctx)
+    if lines is None:
+        source: bytes = getattr(ctx, "source", b"") or b""
+        try:
+            encoding = tokenize.detect_encoding(io.BytesIO(source).readline)[0]
+            text = source.decode(encoding)
+        except (SyntaxError, LookupError, UnicodeDecodeError):
+            return None
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        lines = _LINES[ctx] = text.encode("utf-8").splitlines(keepends=True)
+    start, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+    col, end_col = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+    if start is None or end is None or col is None or end_col is None or not (0 < start <= end <= len(lines)):
+        return None
+    if start == end:
+        data = lines[start - 1][col:end_col]
+    else:
+        data = lines[start - 1][col:] + b"".join(lines[start:end - 1]) + lines[end - 1][:end_col]
+    return data.decode("utf-8", "replace")

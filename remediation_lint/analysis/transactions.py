@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ast
 
 TRANSACTION_CALLS = frozenset({"transaction", "begin", "begin_nested", "atomic", "transactional", "savepoint", "start_transaction"})
 #: a semaphore admits several holders, so it does not make a check and a write atomic
@@ -74,4 +77,17 @@ def in_transaction(ancestors: Iterable[cst.CSTNode]) -> bool:
             return True
         if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             return False
+    return False
+
+
+# -- the fast path's twins (standard-library ``ast``) ------------------------------------------------
+def ast_decorated_transactional(func: "ast.FunctionDef | ast.AsyncFunctionDef") -> bool:
+    """``decorated_transactional`` on an ``ast`` def."""
+    import ast
+
+    for dec in func.decorator_list:
+        expr = dec.func if isinstance(dec, ast.Call) else dec
+        last = (ast_dotted(expr) or "").rsplit(".", 1)[-1]
+        if last in TRANSACTION_CALLS or _LOCKISH.search(last) or last in {"synchronized", "with_lock"}:
+            return True
     return False

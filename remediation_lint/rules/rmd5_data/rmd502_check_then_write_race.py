@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from remediation_lint.analysis import sql
-from remediation_lint.analysis.names import dotted_name
-from remediation_lint.analysis.transactions import decorated_transactional, with_protects
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.analysis.transactions import ast_decorated_transactional, decorated_transactional, with_protects
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 #: method-name shapes of reads that decide a write
@@ -105,6 +107,77 @@ def _classify(node: cst.Call, awaited: bool) -> tuple[str, str, str | None] | No
     return None
 
 
+def _ast_classify(node: ast.Call, awaited: bool, ctx) -> str | None:
+    """The kind (read / write / begin) ``_classify`` gives the same call, on ``ast``; raises
+    ``sql.Undecidable`` when only LibCST can tell."""
+    func = node.func
+    if not isinstance(func, ast.Attribute):
+        return None
+    method = func.attr
+    if method in sql.QUERY_METHODS and (node.args or node.keywords):
+        text = sql.ast_literal_text(sql.ast_first_arg(node), lambda n: sql.ast_segment(ctx, n))
+    else:
+        text = None
+    if text is not None:
+        if sql.begins_transaction(text):
+            return "begin"
+        if sql.is_read(text):
+            return "read"
+        if sql.is_write(text) and not sql.is_atomic_write(text):
+            return "write"
+        return None
+    receiver = ast_dotted(func.value) or ""
+    last = receiver.rsplit(".", 1)[-1].lstrip("_")
+    if receiver.startswith(("os", "shutil", "pathlib")) or _NOT_DB.search(last):
+        return None
+    if not awaited and not (_DB_RECEIVER.search(last) or _LEDGER.search(last)):
+        return None
+    if _CHECK.match(method) or _COUNT.match(method) or _EXISTS.match(method):
+        return "read"
+    if _WRITE.match(method):
+        if method not in _GENERIC_WRITES:
+            return "write"
+        first = sql.ast_first_arg(node) if (node.args or node.keywords) else None
+        if isinstance(first, ast.JoinedStr):
+            raise sql.Undecidable  # a concatenation with an f-string is a string to LibCST, an f-string is not
+        if isinstance(first, ast.Constant) and isinstance(first.value, (str, bytes)):
+            return "write" if not receiver.endswith(("messages", "completions", "chat", "embeddings")) else None
+        return "write" if _DB_RECEIVER.search(last) and not last.endswith("client") else None
+    return None
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode): it finds the functions the LibCST rule would
+    analyse (a read and a write called directly in one ``def``) and defers on them; elsewhere the rule
+    reports nothing."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._kinds: dict[int, set[str]] = {}
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if not isinstance(node.func, ast.Attribute):
+            return
+        try:
+            kind = _ast_classify(node, isinstance(self.context.parent(), ast.Await), self.context)
+        except sql.Undecidable:
+            kind = "?"
+        if kind is not None:
+            func = self.context.enclosing_function()
+            if func is not None:
+                self._kinds.setdefault(id(func), set()).add(kind)
+
+    def leave_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        kinds = self._kinds.pop(id(node), set())
+        if not (("read" in kinds or "?" in kinds) and ("write" in kinds or "?" in kinds)):
+            return
+        if ast_decorated_transactional(node) or self.context.is_test_file():
+            return
+        self.defer()
+
+    leave_AsyncFunctionDef = leave_FunctionDef
+
+
 class CheckThenWriteRace(Rule):
     """A read decides a write with a gap between them and no transaction or lock: check-then-act race.
 
@@ -140,6 +213,7 @@ class CheckThenWriteRace(Rule):
     """
 
     code = "RMD502"
+    ast_checker = _Fast
     name = "check-then-write-race"
     message = "{write} is decided by {read} with no transaction or lock in between: make the check and the write atomic (transaction, UNIQUE + upsert, UPDATE ... RETURNING)"
     severity = Severity.CRITICAL
