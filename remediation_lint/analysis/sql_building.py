@@ -248,3 +248,142 @@ class Builder:
         if isinstance(node, cst.Name) and depth < 4:
             return any(self.is_built(v, depth + 1) for v in self.scope.assigns.get(node.value, []))
         return False
+
+
+# -- ast side: source text as LibCST prints it (used by the fast-path checkers of RMD109/RMD112/RMD113) --
+import ast as _ast  # noqa: E402
+import io as _io  # noqa: E402
+import keyword as _keyword  # noqa: E402
+import re as _re  # noqa: E402
+import tokenize as _tokenize  # noqa: E402
+
+_LINE_END = _re.compile(r"\r\n|\r|\n")
+
+
+class AstSource:
+    """The text of ``ast`` nodes: ``code(node)`` is what LibCST's ``code_for_node`` gives for the twin node
+    (its own parentheses included); None when that cannot be told for sure (the caller defers)."""
+
+    def __init__(self, source: bytes) -> None:
+        try:
+            encoding = _tokenize.detect_encoding(_io.BytesIO(source).readline)[0]
+        except (SyntaxError, LookupError):
+            encoding = "utf-8"
+        try:
+            text = source.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            text = source.decode("utf-8", "replace")
+        if text.startswith("\ufeff"):
+            text = text[1:]
+        self.text = text
+        starts = [0]
+        for match in _LINE_END.finditer(text):
+            starts.append(match.end())
+        self._starts = starts
+
+    def _offset(self, line: int, byte_col: int) -> int:
+        start = self._starts[line - 1] if 0 < line <= len(self._starts) else len(self.text)
+        end = self._starts[line] if line < len(self._starts) else len(self.text)
+        row = self.text[start:end]
+        if row.isascii():
+            return start + byte_col
+        return start + len(row.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+
+    def bounds(self, node: _ast.AST) -> tuple[int, int]:
+        return (
+            self._offset(node.lineno, node.col_offset),  # type: ignore[attr-defined]
+            self._offset(node.end_lineno, node.end_col_offset),  # type: ignore[attr-defined]
+        )
+
+    def segment(self, node: _ast.AST) -> str:
+        start, end = self.bounds(node)
+        return self.text[start:end]
+
+    def code(self, node: _ast.AST) -> str | None:
+        """The node's text with its own parentheses (``(a / b)``), as LibCST's ``code_for_node``."""
+        start, end = self.bounds(node)
+        text = self.text
+        opens: list[int] = []
+        i = start - 1
+        while i >= 0:
+            ch = text[i]
+            if ch in " \t\f":
+                i -= 1
+            elif ch == "(":
+                opens.append(i)
+                i -= 1
+            elif ch in "\r\n":
+                line_start = max(text.rfind("\n", 0, i), text.rfind("\r", 0, i)) + 1
+                before = text[line_start:i].rstrip()
+                if before.endswith(("(", "\\")) or "#" in before:
+                    return None  # parentheses may open on the line before
+                break
+            else:
+                break
+        closes: list[int] = []
+        j = end
+        while j < len(text):
+            ch = text[j]
+            if ch in " \t\f":
+                j += 1
+            elif ch == ")":
+                closes.append(j)
+                j += 1
+            elif ch in "\r\n#\\":
+                rest = text[j:].lstrip()
+                while rest.startswith("#") or rest.startswith("\\"):
+                    cut = _LINE_END.search(rest)
+                    rest = rest[cut.end():].lstrip() if cut else ""
+                if rest.startswith(")"):
+                    return None  # parentheses may close on a later line
+                break
+            else:
+                break
+        if opens:
+            # the outermost "(" is a call's when an expression ends right before it
+            k = opens[-1] - 1
+            while k >= 0 and text[k] in " \t\f":
+                k -= 1
+            if k >= 0:
+                ch = text[k]
+                if ch in ")]}\"'":
+                    opens.pop()
+                elif ch.isalnum() or ch == "_" or not ch.isascii():
+                    w = k
+                    while w >= 0 and (text[w].isalnum() or text[w] == "_" or not text[w].isascii()):
+                        w -= 1
+                    if not _keyword.iskeyword(text[w + 1 : k + 1]):
+                        opens.pop()
+        own = min(len(opens), len(closes))
+        if own == 0:
+            return text[start:end]
+        return text[opens[own - 1] : closes[own - 1] + 1]
+
+    def single_literal(self, node: _ast.AST) -> bool | None:
+        """A Constant/JoinedStr written as one string literal (LibCST SimpleString/FormattedString), not an
+        implicit concatenation; None when it cannot be told."""
+        segment = self.segment(node)
+        try:
+            tokens = [
+                t for t in _tokenize.generate_tokens(_io.StringIO(segment).readline)
+                if t.type not in (_tokenize.NEWLINE, _tokenize.NL, _tokenize.ENDMARKER, _tokenize.COMMENT, _tokenize.INDENT, _tokenize.DEDENT)
+            ]
+        except (_tokenize.TokenError, SyntaxError, IndentationError):
+            return None
+        if not tokens or any(t.type != _tokenize.STRING for t in tokens):
+            return None
+        return len(tokens) == 1
+
+
+def source_args(call: _ast.Call) -> list[tuple[str | None, _ast.expr]]:
+    """A call's arguments in source order, as LibCST's ``Call.args``: (keyword or None, value); ``*x`` and
+    ``**x`` give (None, x)."""
+    items: list[tuple[tuple[int, int], str | None, _ast.expr]] = []
+    for arg in call.args:
+        value = arg.value if isinstance(arg, _ast.Starred) else arg
+        items.append(((arg.lineno, arg.col_offset), None, value))
+    for kw in call.keywords:
+        items.append(((kw.lineno, kw.col_offset), kw.arg, kw.value))
+    if call.keywords and call.args:
+        items.sort(key=lambda item: item[0])
+    return [(kw, value) for _, kw, value in items]

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.analysis.sql_building import AstSource, source_args
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 #: keys / attributes whose value is a path chosen by whoever sent the data
@@ -23,6 +27,170 @@ PATH_METHODS = frozenset({
 #: calls and attributes that check containment or reject traversal
 CHECK_CALLS = frozenset({"is_relative_to", "relative_to", "commonpath", "commonprefix", "is_absolute", "isabs", "realpath"})
 CHECK_WORDS = ("safe", "contain", "within", "inside", "validate_path", "check_path", "sanitize", "secure_filename", "traversal")
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._frames: list[_Frame] = []
+        self._source: AstSource | None = None
+
+    def _code(self, node: ast.AST) -> str | None:
+        if self._source is None:
+            self._source = AstSource(self.context.source)
+        return self._source.code(node)
+
+    def _simple_str(self, node: ast.AST) -> str | None:
+        """The value of a one-literal ``str`` constant (LibCST SimpleString); defers when unsure."""
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+            return None
+        if self._source is None:
+            self._source = AstSource(self.context.source)
+        single = self._source.single_literal(node)
+        if single is None:
+            self.defer()
+            return None
+        return node.value if single else None
+
+    def visit_FunctionDef(self, node: ast.AST) -> None:
+        self._frames.append(_Frame())
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def leave_FunctionDef(self, node: ast.AST) -> None:
+        frame = self._frames.pop()
+        if frame.checked:
+            return
+        for call, path, source, action in frame.sinks:
+            self.report(call, path=path, source=source, action=action)
+
+    leave_AsyncFunctionDef = leave_FunctionDef
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if not self._frames:
+            return
+        frame = self._frames[-1]
+        for target in node.targets:
+            if not isinstance(target, ast.Name):
+                continue
+            name = target.id
+            source = self._input(node.value, frame)
+            if source is not None:
+                frame.tainted[name] = source
+            joined = self._join(node.value, frame)
+            if joined is not None:
+                frame.joined[name] = joined
+            elif name in frame.joined:
+                del frame.joined[name]
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if not self._frames:
+            return
+        frame = self._frames[-1]
+        name = self.context.qualified(node.func) or ast_dotted(node.func) or ""
+        last = name.rsplit(".", 1)[-1]
+        if last in CHECK_CALLS or any(word in last.lower() for word in CHECK_WORDS):
+            frame.checked = True
+            return
+        if name in PATH_SINKS or (last == "open" and isinstance(node.func, ast.Name)):
+            if node.args or node.keywords:
+                self._sink(node, source_args(node)[0][1], frame, "opened" if last == "open" else "changed")
+            return
+        if isinstance(node.func, ast.Attribute) and node.func.attr in PATH_METHODS:
+            action = "opened" if node.func.attr in ("open", "read_text", "read_bytes") else "written or deleted"
+            self._sink(node, node.func.value, frame, action)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        if not self._frames:
+            return
+        left = node.left
+        # LibCST: a one-literal string whose raw text without quotes is ``..`` (so no prefix, no escapes)
+        if isinstance(left, ast.Constant) and left.value == "..":
+            if self._source is None:
+                self._source = AstSource(self.context.source)
+            if self._source.segment(left).strip("\"'") == "..":
+                self._frames[-1].checked = True
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if self._frames and node.attr in ("is_relative_to", "is_absolute", "relative_to"):
+            self._frames[-1].checked = True
+
+    def _sink(self, call: ast.Call, path_expr: ast.expr, frame: "_Frame", action: str) -> None:
+        if isinstance(path_expr, ast.Name):
+            joined = frame.joined.get(path_expr.id)
+        else:
+            joined = self._join(path_expr, frame)
+        if joined is None:
+            return
+        label = self._code(path_expr)
+        if label is None:
+            self.defer()
+            return
+        frame.sinks.append((call, " ".join(label.split())[:40], joined, action))  # type: ignore[arg-type]
+
+    def _join(self, node: ast.expr, frame: "_Frame") -> str | None:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            return self._input(node.right, frame) or self._join(node.left, frame)
+        if isinstance(node, ast.Call):
+            name = self.context.qualified(node.func) or ast_dotted(node.func) or ""
+            last = name.rsplit(".", 1)[-1]
+            if name in ("os.path.join", "posixpath.join", "ntpath.join"):
+                return self._first_input([v for _, v in source_args(node)[1:]], frame)
+            if name in ("pathlib.Path", "pathlib.PurePath", "Path") and len(node.args) + len(node.keywords) >= 2:
+                return self._first_input([v for _, v in source_args(node)[1:]], frame)
+            if isinstance(node.func, ast.Attribute) and last == "joinpath":
+                return self._first_input([v for _, v in source_args(node)], frame)
+            if isinstance(node.func, ast.Attribute) and last in ("resolve", "absolute", "expanduser") and not (node.args or node.keywords):
+                return self._join(node.func.value, frame)
+        if isinstance(node, ast.Name):
+            return frame.joined.get(node.id)
+        return None
+
+    def _first_input(self, values: list[ast.expr], frame: "_Frame") -> str | None:
+        for value in values:
+            found = self._input(value, frame)
+            if found is not None:
+                return found
+        return None
+
+    def _quoted(self, node: ast.AST) -> str | None:
+        code = self._code(node)
+        if code is None:
+            self.defer()
+            return None
+        return f"`{code}`"
+
+    def _input(self, node: ast.expr, frame: "_Frame") -> str | None:
+        if isinstance(node, ast.Name):
+            return frame.tainted.get(node.id)
+        if isinstance(node, ast.Subscript):
+            key = node.slice
+            if isinstance(key, ast.Tuple) and len(key.elts) == 1 and isinstance(key.elts[0], ast.Constant) and key.elts[0].value in PATH_KEYS:
+                self.defer()  # ``x["path",]``: LibCST sees one subscript element
+                return None
+            if isinstance(key, ast.Constant) and key.value in PATH_KEYS and self._simple_str(key) is not None:
+                return self._quoted(node)
+            return None
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr == "get" and (node.args or node.keywords):
+                key = source_args(node)[0][1]
+                if isinstance(key, ast.Constant) and key.value in PATH_KEYS and self._simple_str(key) is not None:
+                    return self._quoted(node)
+            name = ast_dotted(func) or ""
+            if name in ("Path", "pathlib.Path", "PurePath", "str", "os.fspath") and len(node.args) + len(node.keywords) == 1:
+                return self._input(source_args(node)[0][1], frame)
+            return None
+        if isinstance(node, ast.Attribute) and node.attr in PATH_KEYS:
+            owner = ast_dotted(node.value) or ""
+            head = owner.split(".", 1)[0]
+            if head in ("self", "cls"):
+                return None
+            if owner.rsplit(".", 1)[-1] in INPUT_OWNERS or head in INPUT_OWNERS:
+                return f"`{owner}.{node.attr}`"
+        return None
 
 
 class UncheckedPathJoin(Rule):
@@ -49,6 +217,7 @@ class UncheckedPathJoin(Rule):
     """
 
     code = "RMD112"
+    ast_checker = _Fast
     name = "unchecked-path-join"
     message = "`{path}` joins {source} to a base and is {action} without a containment check: resolve it and require is_relative_to(base), rejecting '..' and absolute paths"
     severity = Severity.HIGH
