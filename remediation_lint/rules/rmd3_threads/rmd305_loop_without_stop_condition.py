@@ -1,10 +1,152 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.threads import ClassThreads, enclosing_class_node, event_attrs, thread_info
+from remediation_lint.analysis.threads import (
+    ClassThreads,
+    ast_enclosing_class_node,
+    ast_thread_info,
+    enclosing_class_node,
+    event_attrs,
+    thread_info,
+)
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.threads import STOP_METHOD_PREFIXES, STOP_NAME_HINTS
 from remediation_lint.rule import FixSafety, Invalid, Provenance, Rule, Severity, Valid
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_While(self, node: ast.While) -> None:
+        test = node.test
+        if not (
+            isinstance(test, ast.Constant)
+            and ((test.value is True) or (type(test.value) is int and test.value == 1 and _literal(self.context, test) == "1"))
+        ):
+            return
+        ctx = self.context
+        func = ctx.enclosing_function()
+        if not isinstance(func, ast.FunctionDef):
+            return
+        info = ast_thread_info(ctx)
+        if not info.kinds(func):
+            return
+        if _ast_exits(node.body):
+            return
+        cls = info.class_info(ast_enclosing_class_node(ctx))
+        event = None
+        if cls is not None and _ast_is_method_of(func, cls):
+            event = _ast_stop_event(cls, ctx)
+            if event is _UNSURE:
+                self.defer()
+                return
+        self.report(
+            node,
+            func=func.name,
+            event=f"self.{event}" if event else "stop_event",
+            fix=FixSafety.SAFE if event is not None else None,
+        )
+
+
+_UNSURE = object()
+
+
+def _literal(ctx, node: ast.AST) -> str:
+    if node.lineno != node.end_lineno:
+        return ""
+    line = ctx.source.splitlines()[node.lineno - 1]
+    return line[node.col_offset : node.end_col_offset].decode("utf-8", "replace")
+
+
+def _ast_is_method_of(func: ast.FunctionDef, cls: ClassThreads) -> bool:
+    params = func.args.args
+    return cls.methods.get(func.name) is func and bool(params) and params[0].arg == "self"
+
+
+def _ast_stop_event(cls: ClassThreads, ctx):
+    events = event_attrs(cls)
+    stopping = [e for e in events if any(h in e.lower() for h in STOP_NAME_HINTS)]
+    if not stopping:
+        set_in_stop = set()
+        lines = None
+        for name, method in cls.methods.items():
+            if name.startswith(STOP_METHOD_PREFIXES):
+                if lines is None:
+                    lines = ctx.source.decode("utf-8", "replace").splitlines()
+                first = min([method.lineno, *(d.lineno for d in method.decorator_list)])
+                last = method.end_lineno
+                core = "\n".join(lines[first - 1 : last])
+                # LibCST's text of a def also holds the comments around it (leading lines, block footer)
+                lo, hi = first - 1, last
+                while lo > 0 and lines[lo - 1].strip().startswith("#") or (lo > 0 and not lines[lo - 1].strip()):
+                    lo -= 1
+                while hi < len(lines) and (not lines[hi].strip() or lines[hi].strip().startswith("#")):
+                    hi += 1
+                wide = "\n".join(lines[lo:hi])
+                found = {e for e in events if f"self.{e}.set()" in core}
+                if found != {e for e in events if f"self.{e}.set()" in wide}:
+                    return _UNSURE
+                set_in_stop |= found
+        stopping = sorted(set_in_stop)
+    return stopping[0] if len(stopping) == 1 else None
+
+
+def _ast_exits(body: list[ast.stmt]) -> bool:
+    """``_ExitFinder`` on the loop's body."""
+    work: list[tuple[ast.AST, int]] = [(stmt, 0) for stmt in reversed(body)]
+    while work:
+        node, loops = work.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        inner = loops
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            inner = loops + 1
+        elif isinstance(node, ast.While):
+            if _ast_stop_name(node.test):
+                return True
+            inner = loops + 1
+        elif isinstance(node, ast.Break):
+            if loops == 0:
+                return True
+        elif isinstance(node, ast.Return):
+            return True
+        elif isinstance(node, ast.If):
+            if _ast_stop_name(node.test):
+                return True
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr == "is_set":
+                return True
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+            if name == "exit" or name == "_exit":
+                return True
+        for child in ast.iter_child_nodes(node):
+            work.append((child, inner))
+    return False
+
+
+def _ast_stop_name(test: ast.AST) -> bool:
+    """``_StopNameFinder``: a LibCST Name (a name, an attribute, a keyword, a parameter, True/False/None)."""
+    for node in ast.walk(test):
+        if isinstance(node, ast.Name):
+            text = node.id
+        elif isinstance(node, ast.Attribute):
+            text = node.attr
+        elif isinstance(node, ast.keyword):
+            text = node.arg or ""
+        elif isinstance(node, ast.arg):
+            text = node.arg
+        elif isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, bool)):
+            text = str(node.value)
+        else:
+            continue
+        low = text.lower()
+        if any(h in low for h in STOP_NAME_HINTS):
+            return True
+    return False
 
 
 class LoopWithoutStopCondition(Rule):
@@ -34,6 +176,7 @@ class LoopWithoutStopCondition(Rule):
     """
 
     code = "RMD305"
+    ast_checker = _Fast
     name = "loop-without-stop-condition"
     message = "`while True:` in thread body {func}() never checks a stop signal: loop on `while not {event}.is_set():` and set it on shutdown"
     severity = Severity.LOW
