@@ -1,14 +1,136 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.handlers import handler_names
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.handlers import (
+    ast_handler_names,
+    ast_inside_handler,
+    ast_node_code,
+    handler_names,
+    line_starts,
+    utf8_source,
+)
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 _TEXT_METHODS = frozenset({"lower", "upper", "casefold", "strip", "lstrip", "rstrip"})
 _MATCH_METHODS = frozenset({"startswith", "endswith", "find", "index", "count"})
 _RE_FUNCTIONS = frozenset({"re.search", "re.match", "re.fullmatch", "re.findall"})
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._aliases: dict[str, ast.ExceptHandler] = {}
+        self._skip = context.is_test_file()
+        self._source: tuple[bytes, list[int]] | None = None
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if self._skip or len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+            return
+        target = node.targets[0].id
+        stack = self.context.stack
+        handler = ast_inside_handler(stack)
+        if handler is not None and self._is_text(node.value, ast_handler_names(stack), aliases=False):
+            self._aliases[target] = handler
+        else:
+            self._aliases.pop(target, None)
+
+    def leave_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        for name in [n for n, h in self._aliases.items() if h is node]:
+            del self._aliases[name]
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        if self._skip or self._in_assert():
+            return
+        names = self._names()
+        if not names:
+            return
+        left = node.left
+        for op, right in zip(node.ops, node.comparators):
+            if isinstance(op, (ast.In, ast.NotIn)):
+                if self._is_text(right, names):
+                    self._report(node)
+                    return
+            elif isinstance(op, (ast.Eq, ast.NotEq)):
+                if (self._is_text(left, names) and _ast_is_str(right)) or (self._is_text(right, names) and _ast_is_str(left)):
+                    self._report(node)
+                    return
+            left = right
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if self._skip or self._in_assert():
+            return
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in _MATCH_METHODS:
+            names = self._names()
+            if names and self._is_text(func.value, names):
+                self._report(node)
+            return
+        name = self.context.qualified(func)
+        if name in _RE_FUNCTIONS and len(node.args) + len(node.keywords) >= 2:
+            names = self._names()
+            if names and self._is_text(_ast_args(node)[1], names):
+                self._report(node)
+
+    def _names(self) -> set[str]:
+        stack = self.context.stack
+        if ast_inside_handler(stack) is None:
+            return set()
+        return ast_handler_names(stack)
+
+    def _in_assert(self) -> bool:
+        return self.context.inside(ast.Assert) is not None
+
+    def _report(self, node: ast.expr) -> None:
+        if self._source is None:
+            source = utf8_source(self.context.source)
+            self._source = (source, line_starts(source))
+        text = ast_node_code(node, self.context.stack, *self._source)
+        if text is None:
+            self.defer()
+            return
+        text = text.strip().replace("\n", " ")
+        if len(text) > 60:
+            text = text[:57] + "..."
+        self.report(node, test=text)
+
+    def _is_text(self, expr: ast.expr, names: set[str], aliases: bool = True) -> bool:
+        while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _TEXT_METHODS:
+            expr = expr.func.value
+        if isinstance(expr, ast.Name):
+            return aliases and expr.id in self._aliases
+        if isinstance(expr, ast.Call):
+            callee = ast_dotted(expr.func)
+            if callee in {"str", "repr"} and len(expr.args) + len(expr.keywords) == 1:
+                return ast_dotted(_ast_args(expr)[0]) in names
+            return False
+        if isinstance(expr, ast.Attribute):
+            return expr.attr in {"message", "msg"} and ast_dotted(expr.value) in names
+        if isinstance(expr, ast.Subscript):
+            value = expr.value
+            return isinstance(value, ast.Attribute) and value.attr == "args" and ast_dotted(value.value) in names
+        return False
+
+
+def _ast_args(call: ast.Call) -> list[ast.expr]:
+    """The values of a call's arguments in source order (LibCST's ``Call.args``)."""
+    items: list[tuple[tuple[int, int], ast.expr]] = [
+        ((a.lineno, a.col_offset), a.value if isinstance(a, ast.Starred) else a) for a in call.args
+    ]
+    items += [((k.lineno, k.col_offset), k.value) for k in call.keywords]
+    if call.keywords:
+        items.sort(key=lambda item: item[0])
+    return [value for _, value in items]
+
+
+def _ast_is_str(expr: ast.expr) -> bool:
+    return (isinstance(expr, ast.Constant) and isinstance(expr.value, (str, bytes))) or isinstance(expr, ast.JoinedStr)
 
 
 class DispatchOnExceptionText(Rule):
@@ -33,6 +155,7 @@ class DispatchOnExceptionText(Rule):
     """
 
     code = "RMD404"
+    ast_checker = _Fast
     name = "dispatch-on-exception-text"
     message = "`{test}` chooses behaviour from the exception's text: raise and catch typed exceptions instead"
     severity = Severity.MEDIUM
