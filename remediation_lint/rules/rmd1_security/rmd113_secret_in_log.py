@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.analysis.sql_building import AstSource, source_args
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "msg"})
@@ -25,6 +28,134 @@ def secret_name(name: str) -> bool:
         if (a, b) in (("api", "key"), ("private", "key"), ("secret", "key"), ("access", "key")):
             return True
     return parts[-1] == "token"
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._secret_dicts: list[set[str]] = [set()]
+        self._source: AstSource | None = None
+
+    def _single(self, node: ast.AST) -> bool:
+        """Whether a Constant/JoinedStr is one literal (LibCST SimpleString/FormattedString); defers when unsure."""
+        if self._source is None:
+            self._source = AstSource(self.context.source)
+        single = self._source.single_literal(node)
+        if single is None:
+            self.defer()
+            return False
+        return single
+
+    def _string(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and self._single(node):
+            return node.value
+        return None
+
+    def visit_FunctionDef(self, node: ast.AST) -> None:
+        self._secret_dicts.append(set())
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def leave_FunctionDef(self, node: ast.AST) -> None:
+        self._secret_dicts.pop()
+
+    leave_AsyncFunctionDef = leave_FunctionDef
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if isinstance(node.value, ast.Dict) and self._dict_secret_key(node.value) is not None:
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    self._secret_dicts[-1].add(target.id)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Name):
+            if func.id != "print":
+                return
+            label = "print"
+        elif isinstance(func, ast.Attribute) and func.attr in LOG_METHODS:
+            owner = (ast_dotted(func.value) or "").rsplit(".", 1)[-1].lower()
+            module = (self.context.qualified(func.value) or "").split(".", 1)[0]
+            if not ("log" in owner or module in ("logging", "structlog", "loguru")):
+                return
+            label = ast_dotted(func) or func.attr
+        else:
+            return
+        for keyword, value in source_args(node):
+            what = self._secret(value)
+            if what is None and keyword is not None and secret_name(keyword) and self._plain(value):
+                what = f"`{keyword}`"
+            if what is not None:
+                self.report(node, call=label, what=what)
+                return
+
+    def _plain(self, value: ast.AST) -> bool:
+        if isinstance(value, (ast.Name, ast.Attribute, ast.Subscript)):
+            return True
+        return isinstance(value, ast.JoinedStr) and self._single(value)
+
+    def _secret(self, value: ast.AST) -> str | None:
+        if isinstance(value, ast.JoinedStr):
+            found = None
+            for part in value.values:
+                if isinstance(part, ast.FormattedValue):
+                    found = self._secret(part.value)
+                    if found is not None:
+                        break
+            if found is not None and not self._single(value):
+                return None  # implicit concatenation: LibCST's ConcatenatedString is not looked into
+            return found
+        if isinstance(value, ast.Name):
+            if secret_name(value.id):
+                return f"`{value.id}`"
+            if value.id in self._secret_dicts[-1]:
+                return f"`{value.id}`, which holds a secret-named key"
+            if value.id in _WHOLE_CARRIERS:
+                return f"`{value.id}` whole (Authorization included)"
+            return None
+        if isinstance(value, ast.Attribute):
+            attr = value.attr
+            if secret_name(attr):
+                return f"`{ast_dotted(value) or attr}`"
+            if attr in _WHOLE_CARRIERS:
+                return f"`{ast_dotted(value) or attr}` whole (Authorization included)"
+            return None
+        if isinstance(value, ast.Subscript):
+            key = value.slice
+            if isinstance(key, ast.Tuple) and len(key.elts) == 1 and isinstance(key.elts[0], ast.Constant):
+                if isinstance(key.elts[0].value, str) and secret_name(key.elts[0].value):
+                    self.defer()  # ``x["token",]``: LibCST sees one subscript element
+                return None
+            if isinstance(key, ast.Constant) and isinstance(key.value, str) and secret_name(key.value) and self._single(key):
+                return f"the `{key.value}` entry"
+            return None
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "get" and (value.args or value.keywords):
+            key = source_args(value)[0][1]
+            if isinstance(key, ast.Constant) and isinstance(key.value, str) and secret_name(key.value) and self._single(key):
+                return f"the `{key.value}` entry"
+            return None
+        if isinstance(value, ast.Dict):
+            key = self._dict_secret_key(value)
+            if key is not None:
+                return f"a dict with the `{key}` key"
+        return None
+
+    def _dict_secret_key(self, node: ast.Dict) -> str | None:
+        for key, value in zip(node.keys, node.values):
+            if key is None:
+                continue
+            if not (isinstance(key, ast.Constant) and isinstance(key.value, str) and secret_name(key.value)):
+                continue
+            if not self._single(key):
+                continue
+            if isinstance(value, ast.Call):
+                continue
+            if isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes)) and self._single(value):
+                continue  # a SimpleString (a ConcatenatedString does not count)
+            return key.value
+        return None
 
 
 class SecretInLog(Rule):
@@ -52,6 +183,7 @@ class SecretInLog(Rule):
     """
 
     code = "RMD113"
+    ast_checker = _Fast
     name = "secret-in-log"
     message = "{call}() logs {what}: log a redacted form or leave the secret out"
     severity = Severity.MEDIUM
