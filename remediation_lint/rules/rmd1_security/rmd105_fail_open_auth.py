@@ -1,12 +1,255 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.code_exec import AstSource, ast_single_fstring
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.analysis.secrets import is_credential_name
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 _DEPENDENCY_MARKERS = ("Depends", "Security")
+
+
+class _Defer(Exception):
+    """A shape the ``ast`` twin does not decide (a key read through a call: its text is LibCST's)."""
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._candidates: list[tuple[ast.If, ast.AST, str, bool]] = []
+        self._dependencies: set[str] = set()
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        last = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if last not in _DEPENDENCY_MARKERS:
+            return
+        target = _ast_first_value(node)
+        if target is None:
+            return
+        name = target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) else None
+        if name:
+            self._dependencies.add(name)
+
+    def visit_If(self, node: ast.If) -> None:
+        func = self.context.enclosing_function()
+        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return
+        try:
+            params = _ast_parameter_names(func)
+            missing = self._missing_key(node.test, params)
+            if missing is not None:
+                if _ast_passes_through(node.body):
+                    evidence = _ast_checks_key_after(self.context, func, node, missing)
+                    self._candidates.append((node, func, missing, evidence))
+                return
+            present = self._guarded_check(node, params)
+            if present is not None:
+                self._candidates.append((node, func, present, True))
+        except _Defer:
+            self.defer()
+
+    def finish(self) -> None:
+        names = set(self.opts.get("auth_dependencies", ())) | self._dependencies
+        for node, func, key, evidence in self._candidates:
+            if evidence or func.name in names:  # type: ignore[attr-defined]
+                self.report(node, key=f"`{key}`")
+
+    def _missing_key(self, test: ast.expr, params: set[str]) -> str | None:
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+            for value in test.values:
+                key = self._missing_key(value, params)
+                if key:
+                    return key
+            return None
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return self._key_text(test.operand, params)
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            if isinstance(test.ops[0], (ast.Is, ast.Eq)) and self._is_empty(test.comparators[0]):
+                return self._key_text(test.left, params)
+        return None
+
+    def _guarded_check(self, node: ast.If, params: set[str]) -> str | None:
+        if node.orelse:
+            return None
+        test = node.test
+        if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And)) or len(test.values) != 2:
+            return None  # LibCST nests `a and b and c` to the left: its left operand is no key
+        key = self._present_key(test.values[0], params)
+        if key is None or not self._denies(node.body):
+            return None
+        if _ast_mentions(test.values[1], key):
+            return key
+        return None
+
+    def _present_key(self, test: ast.expr, params: set[str]) -> str | None:
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            if isinstance(test.ops[0], ast.IsNot) and self._is_empty(test.comparators[0]):
+                return self._key_text(test.left, params)
+            return None
+        return self._key_text(test, params)
+
+    def _key_text(self, expr: ast.expr, params: set[str]) -> str | None:
+        text = ast_dotted(expr)
+        name = text
+        if text is None and isinstance(expr, ast.Call):
+            callee = ast_dotted(expr.func) or ""
+            if callee.rsplit(".", 1)[-1] in ("getenv", "get"):
+                first = _ast_first_value(expr)
+                if first is not None and self._simple_string(first):
+                    name = str(first.value)  # type: ignore[attr-defined]
+                    if is_credential_name(name.rsplit(".", 1)[-1]):
+                        raise _Defer  # the key is the call's LibCST text
+                    return None
+        if text is None or name is None:
+            return None
+        head = text.split(".", 1)[0]
+        if head in params and head not in ("self", "cls"):
+            return None
+        if head in ("self", "cls") and "." not in text:
+            return None
+        if not is_credential_name(name.rsplit(".", 1)[-1]):
+            return None
+        return text
+
+    def _simple_string(self, node: ast.expr) -> bool:
+        """A LibCST ``SimpleString``: one str/bytes literal, not an implicit concatenation."""
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes))):
+            return False
+        src = AstSource.of(self.context)
+        text = src.text(src.start(node), src.end(node))
+        single = None if text is None else ast_single_fstring(text)
+        if single is None:
+            raise _Defer
+        return single
+
+    def _is_empty(self, expr: ast.expr) -> bool:
+        if isinstance(expr, ast.Constant):
+            if expr.value is None:
+                return True
+            if expr.value in ("", b"") and isinstance(expr.value, (str, bytes)):
+                return self._simple_string(expr)
+        return False
+
+    def _denies(self, body: list[ast.stmt]) -> bool:
+        for stmt in body:
+            if isinstance(stmt, ast.Raise):
+                return True
+            if isinstance(stmt, ast.Return) and stmt.value is not None:
+                value = stmt.value
+                if isinstance(value, ast.Constant) and value.value is False:
+                    return True
+                if isinstance(value, ast.Call) and _ast_has_denial_status(self.context, value):
+                    return True
+        return False
+
+
+def _ast_first_value(call: ast.Call) -> ast.expr | None:
+    """The value of the call's first argument in source order (positional, starred or keyword)."""
+    arg = call.args[0] if call.args else None
+    kw = call.keywords[0] if call.keywords else None
+    if arg is not None and kw is not None and isinstance(arg, ast.Starred):
+        if (kw.lineno, kw.col_offset) < (arg.lineno, arg.col_offset):
+            arg = None
+    if arg is not None:
+        return arg.value if isinstance(arg, ast.Starred) else arg
+    return kw.value if kw is not None else None
+
+
+def _ast_parameter_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    args = func.args
+    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    for star in (args.vararg, args.kwarg):
+        if star is not None:
+            names.add(star.arg)
+    return names
+
+
+def _ast_passes_through(body: list[ast.stmt]) -> bool:
+    if not body or not isinstance(body[-1], ast.Return):
+        return False
+    if any(not isinstance(s, ast.Expr) for s in body[:-1]):
+        return False
+    value = body[-1].value
+    if value is None:
+        return True
+    if isinstance(value, ast.Constant) and (value.value is None or value.value is True):
+        return True
+    if isinstance(value, ast.Await):
+        value = value.value
+    if isinstance(value, ast.Call):
+        if isinstance(value.func, ast.Name):
+            return value.func.id == "call_next"
+        if isinstance(value.func, ast.Attribute):
+            return value.func.attr in ("call_next", "app")
+    return False
+
+
+_DENIAL_CODES = {401: "401", 403: "403"}
+
+
+def _ast_has_denial_status(context, call: ast.Call) -> bool:
+    values = [a.value if isinstance(a, ast.Starred) else a for a in call.args] + [k.value for k in call.keywords]
+    for value in values:
+        if isinstance(value, ast.Constant) and type(value.value) is int and value.value in _DENIAL_CODES:
+            src = AstSource.of(context)
+            if src.text(src.start(value), src.end(value)) == _DENIAL_CODES[value.value]:
+                return True
+        if isinstance(value, ast.Attribute):
+            text = value.attr
+            if "401" in text or "403" in text or "UNAUTHORIZED" in text or "FORBIDDEN" in text:
+                return True
+    return False
+
+
+def _ast_mentions(tree: ast.AST, key: str) -> bool:
+    """``_mentions`` on an expression: LibCST also sees the Name of an attribute, a keyword argument and a
+    lambda parameter."""
+    bare = "." not in key
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            if ast_dotted(node) == key:
+                return True
+            if bare and isinstance(node, ast.Attribute) and node.attr == key:
+                return True
+        elif bare and isinstance(node, ast.keyword) and node.arg == key:
+            return True
+        elif bare and isinstance(node, ast.arg) and node.arg == key:
+            return True
+    return False
+
+
+def _ast_checks_key_after(context, func: ast.AST, guard: ast.If, key: str) -> bool:
+    """``_checks_key_after`` on ``ast``: anywhere in the body of ``func`` but the guard and nested defs."""
+    todo: list[ast.AST] = list(reversed(func.body))  # type: ignore[attr-defined]
+    while todo:
+        node = todo.pop()
+        if node is guard or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if isinstance(node, ast.Compare):
+            if _ast_mentions(node, key):
+                return True
+        elif isinstance(node, ast.Call):
+            func_node = node.func
+            callee = func_node.id if isinstance(func_node, ast.Name) else func_node.attr if isinstance(func_node, ast.Attribute) else None
+            if callee and any(word in callee for word in ("compare_digest", "decode", "verify", "check")) and _ast_mentions(node, key):
+                return True
+        elif isinstance(node, ast.Raise):
+            return True
+        elif isinstance(node, ast.Return):
+            value = node.value
+            if isinstance(value, ast.Constant) and value.value is False:
+                return True
+            if isinstance(value, ast.Call) and _ast_has_denial_status(context, value):
+                return True
+        todo.extend(ast.iter_child_nodes(node))
+    return False
 
 
 class FailOpenAuth(Rule):
@@ -40,6 +283,7 @@ class FailOpenAuth(Rule):
     """
 
     code = "RMD105"
+    ast_checker = _Fast
     name = "fail-open-auth"
     message = "auth check lets the request through when {key} is not configured: fail closed (reject the request or refuse to start) instead"
     severity = Severity.HIGH
