@@ -1,15 +1,180 @@
 from __future__ import annotations
 
+import ast
+import io
 import re
+import tokenize
 
 import libcst as cst
 
 from remediation_lint.analysis import sql
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 _COUNTER = re.compile(r"(retry|retries|attempt|attempts)(_count|_number|_no)?$|^(retry|attempt)", re.I)
+#: every word (or part of an implicitly concatenated string) that ``_COUNTER`` matches contains this
+_COUNTER_PART = re.compile(r"retr|attempt", re.I)
 _SQL_BUMP = re.compile(r"\b(\w*(?:retry|retries|attempt)\w*)\s*=\s*\1\s*\+", re.I)
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode). Defers when a string that decides the answer may
+    be an implicit concatenation (LibCST sees its parts, ``ast`` one constant)."""
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if not isinstance(node.op, ast.Add):
+            return
+        label = self._label(node.target)
+        if label is None:
+            return
+        scope = self._scope(node.target)
+        if scope is None or self._compares(scope, label):
+            return
+        self.report(node, what=f"retry counter `{ast_dotted(node.target) or label}` is incremented but never compared to a maximum")
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, ast.Attribute) or func.attr not in sql.QUERY_METHODS or not (node.args or node.keywords):
+            return
+        try:
+            text = sql.ast_literal_text(sql.ast_first_arg(node), lambda n: sql.ast_segment(self.context, n))
+        except sql.Undecidable:
+            self.defer()
+            return
+        if text is None:
+            return
+        match = _SQL_BUMP.search(text)
+        if match is None:
+            return
+        column = match.group(1)
+        if re.search(rf"\bWHERE\b.*\b{re.escape(column)}\s*(<|<=|>|>=)", text, re.I | re.S):
+            return
+        func_node = self.context.enclosing_function()
+        if func_node is None or self._compares(func_node, column):
+            return
+        self.report(node, what=f"`{column} = {column} + 1` with no check against a maximum")
+
+    def visit_While(self, node: ast.While) -> None:
+        if not (isinstance(node.test, ast.Constant) and node.test.value is True):
+            return
+        tries = [s for s in node.body if isinstance(s, ast.Try)]
+        if not tries:
+            return
+        for attempt in tries:
+            if not _ast_has(attempt.body, (ast.Return, ast.Break)):
+                continue
+            if any(_ast_has(h.body, (ast.Raise, ast.Break, ast.Return)) for h in attempt.handlers):
+                continue
+            if not any(_ast_backs_off(h.body) for h in attempt.handlers):
+                continue
+            if any(self._compares(stmt, None) for stmt in node.body):
+                continue
+            self.report(node, what="`while True:` retry loop never gives up")
+            return
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _scope(self, target: ast.expr) -> ast.AST | None:
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+            return self.context.enclosing_class() or self.context.enclosing_function()
+        return self.context.enclosing_function()
+
+    def _single(self, node: ast.Constant) -> bool:
+        """Whether a string constant is one literal (not an implicit concatenation); defers when unknown."""
+        text = sql.ast_segment(self.context, node)
+        if text is not None:
+            try:
+                tokens = [t for t in tokenize.generate_tokens(io.StringIO(f"({text})").readline) if t.type == tokenize.STRING]
+                return len(tokens) == 1
+            except (tokenize.TokenError, SyntaxError, IndentationError):
+                pass
+        self.defer()
+        return False
+
+    def _label(self, target: ast.expr) -> str | None:
+        if isinstance(target, ast.Name):
+            name = target.id
+        elif isinstance(target, ast.Attribute):
+            name = target.attr
+        elif isinstance(target, ast.Subscript):
+            key = target.slice
+            name = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else ""
+            if name and _COUNTER.search(name) and not self._single(key):  # type: ignore[arg-type]
+                return None
+            if isinstance(key, ast.Tuple) and len(key.elts) == 1 and isinstance(key.elts[0], ast.Constant):
+                if isinstance(key.elts[0].value, str) and _COUNTER.search(key.elts[0].value):
+                    self.defer()  # ``x["retries",]`` (one LibCST subscript element) or ``x[("retries",)]``
+                    return None
+        else:
+            return None
+        return name if name and _COUNTER.search(name) else None
+
+    def _words(self, expr: ast.AST, relevant) -> set[str]:
+        """``_words`` on ``ast``: names, attribute names, keyword and lambda parameter names, and plain
+        string constants (not the parts of f-strings)."""
+        out: set[str] = set()
+        todo = [expr]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, ast.Name):
+                out.add(node.id)
+            elif isinstance(node, ast.Attribute):
+                out.add(node.attr)
+            elif isinstance(node, ast.keyword):
+                if node.arg is not None:
+                    out.add(node.arg)
+            elif isinstance(node, ast.arg):
+                out.add(node.arg)
+            elif isinstance(node, ast.Constant):
+                if isinstance(node.value, str):
+                    if relevant(node.value) and not self._single(node):
+                        continue
+                    out.add(node.value)
+                continue
+            elif isinstance(node, ast.JoinedStr):
+                todo.extend(v.value for v in node.values if isinstance(v, ast.FormattedValue))
+                todo.extend(v.format_spec for v in node.values if isinstance(v, ast.FormattedValue) and v.format_spec is not None)
+                continue
+            todo.extend(ast.iter_child_nodes(node))
+        return out
+
+    def _compares(self, scope: ast.AST, label: str | None) -> bool:
+        if label is None:
+            relevant = lambda word: bool(_COUNTER_PART.search(word))  # noqa: E731
+        else:
+            relevant = lambda word: label in word  # noqa: E731
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Compare):
+                for expr in (node.left, *node.comparators):
+                    for word in self._words(expr, relevant):
+                        if (label is None and _COUNTER.search(word)) or (label is not None and word == label):
+                            return True
+            elif label is not None and isinstance(node, ast.Call) and ast_dotted(node.func) in ("min", "range"):
+                if any(label in self._words(a, relevant) for a in (*node.args, *(k.value for k in node.keywords))):
+                    return True
+        return False
+
+
+def _ast_has(body: list[ast.stmt], kinds: tuple[type, ...]) -> bool:
+    todo: list[ast.AST] = list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, kinds):
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.While, ast.For, ast.AsyncFor)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _ast_backs_off(body: list[ast.stmt]) -> bool:
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call):
+                name = (ast_dotted(node.func) or "").rsplit(".", 1)[-1].lower()
+                if "sleep" in name or "backoff" in name or name in {"wait", "wait_for"}:
+                    return True
+    return False
 
 
 class UnboundedRetry(Rule):
@@ -36,6 +201,7 @@ class UnboundedRetry(Rule):
     """
 
     code = "RMD509"
+    ast_checker = _Fast
     name = "unbounded-retry"
     message = "{what}: cap the retries (compare to a maximum and give up, e.g. dead-letter or 400)"
     severity = Severity.MEDIUM
