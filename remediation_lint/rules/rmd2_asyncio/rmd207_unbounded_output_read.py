@@ -1,9 +1,21 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from remediation_lint.analysis.subprocesses import (
+    AstProcessTracker,
+    AstUndecidable,
     ProcessTracker,
+    ast_call_command,
+    ast_has_args,
+    ast_has_star_kwargs,
+    ast_is_pipe,
+    ast_is_true,
+    ast_keyword,
+    ast_positional,
+    ast_stream_of,
     call_command,
     has_star_kwargs,
     is_pipe,
@@ -15,10 +27,106 @@ from remediation_lint.analysis.subprocesses import (
     stream_of,
 )
 from remediation_lint.knowledge.subprocesses import SUBPROCESS_CAPTURING, SUBPROCESS_RUNNERS
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 #: runners that return the captured output however they are called (``getoutput`` has no stdout parameter)
 _ALWAYS_CAPTURING = SUBPROCESS_CAPTURING | {"subprocess.getoutput", "subprocess.getstatusoutput"}
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._processes = AstProcessTracker(context)
+        self._undecided = False
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._processes.enter_function()
+
+    def leave_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._processes.leave_function()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    leave_AsyncFunctionDef = leave_FunctionDef
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self._guard(self._processes.on_assign, node.targets, node.value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._guard(self._processes.on_assign, [node.target], node.value)
+
+    def visit_With(self, node: ast.With) -> None:
+        self._guard(self._processes.on_with, node)
+
+    visit_AsyncWith = visit_With
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self._guard(self._call, node)
+
+    def _guard(self, method, *args) -> None:
+        if self._undecided:
+            return
+        try:
+            method(*args)
+        except AstUndecidable:
+            self._undecided = True
+            self.defer()
+
+    def _call(self, node: ast.Call) -> None:
+        ctx = self.context
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            method = func.attr
+            if method == "communicate":
+                info = self._processes.process_of(func.value)
+                if info is not None and (info.stdout_piped or info.stderr_piped) and self._dynamic(info.literal):
+                    receiver = ctx.dotted(func.value) or "process"
+                    prefix = "await " if isinstance(ctx.parent(), ast.Await) else ""
+                    self.report(node, what=f"{prefix}{receiver}.communicate()", cmd=_cmd(info.command))
+                return
+            if method in ("read", "readlines") and _ast_unbounded(node):
+                found = ast_stream_of(self._processes, func.value)
+                if found is not None and found[0].piped(found[1]) and self._dynamic(found[0].literal):
+                    self.report(node, what=f"{ctx.dotted(func) or method}()", cmd=_cmd(found[0].command))
+                return
+        qualified = ctx.qualified(func)
+        if qualified not in SUBPROCESS_RUNNERS:
+            return
+        if qualified in _ALWAYS_CAPTURING:
+            what = f"{qualified}()"
+        else:
+            capture = ast_keyword(node, "capture_output")
+            if capture is not None and ast_is_true(capture.value):
+                what = f"{qualified}(capture_output=True)"
+            elif any((kw := ast_keyword(node, s)) is not None and ast_is_pipe(ctx, kw.value) for s in ("stdout", "stderr")):
+                what = f"{qualified}(stdout/stderr=PIPE)"
+            else:
+                return
+        if ast_has_star_kwargs(node) and qualified not in _ALWAYS_CAPTURING:
+            return
+        words = ast_call_command(ctx, node, qualified, self._processes.literals)
+        if not self._dynamic(is_literal_command(words)):
+            return
+        self.report(node, what=what, cmd=_cmd(program_name(words)))
+
+    def _dynamic(self, literal: bool) -> bool:
+        return not literal or bool(self.opts["report_literal_commands"])
+
+
+def _ast_unbounded(call: ast.Call) -> bool:
+    args = ast_positional(call)
+    if args:
+        size = args[0]
+    else:
+        kw = ast_keyword(call, "n") or ast_keyword(call, "size") or ast_keyword(call, "hint")
+        if kw is None:
+            return not ast_has_args(call)
+        size = kw.value
+    if isinstance(size, ast.UnaryOp) and isinstance(size.op, ast.USub):
+        return True
+    return isinstance(size, ast.Constant) and size.value is None
 
 
 class UnboundedOutputRead(Rule):
@@ -53,6 +161,7 @@ class UnboundedOutputRead(Rule):
     """
 
     code = "RMD207"
+    ast_checker = _Fast
     name = "unbounded-output-read"
     message = "{what} reads all of {cmd}'s output into memory: read the pipe in bounded chunks (read(n)) or send it to a file"
     severity = Severity.CRITICAL
