@@ -1,14 +1,104 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
-from remediation_lint.analysis.sync_callees import suggest, sync_callee, to_thread_call
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.analysis.sync_callees import ast_suggest, ast_sync_callee, suggest, sync_callee, to_thread_call
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
 
 #: functions that take awaitables as positional arguments, and those that take one iterable of them
 GATHERERS = frozenset({"asyncio.gather"})
 WAITERS = frozenset({"asyncio.wait", "asyncio.as_completed"})
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        qualified = self.context.qualified(node.func)
+        if qualified in GATHERERS:
+            for arg in node.args:
+                if isinstance(arg, ast.Starred):
+                    self._check_iterable(arg.value, qualified)
+                else:
+                    self._check(arg, qualified)
+        elif qualified in WAITERS and node.args and not isinstance(node.args[0], ast.Starred):
+            self._check_iterable(node.args[0], qualified)
+
+    def _check_iterable(self, value: ast.AST, gatherer: str) -> None:
+        if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+            for el in value.elts:
+                if not isinstance(el, ast.Starred):
+                    self._check(el, gatherer)
+        elif isinstance(value, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+            self._check(value.elt, gatherer)
+        elif isinstance(value, ast.Name):
+            for element in _ast_collected(self.context, value.id):
+                self._check(element, gatherer)
+
+    def _check(self, value: ast.AST, gatherer: str) -> None:
+        info = ast_sync_callee(self.context, value)
+        if info is None:
+            return
+        assert isinstance(value, ast.Call)
+        callee = ast_dotted(value.func) or info.name
+        self.report(value, callee=callee, gatherer=gatherer, suggestion=ast_suggest(callee, value), fix=FixSafety.SAFE)
+
+
+def _ast_last_arg(call: ast.Call) -> ast.AST:
+    """The value of the call's last argument in source order (LibCST's ``args[-1].value``)."""
+    items: list[ast.AST] = [*call.args, *call.keywords]
+    last = max(items, key=lambda a: (a.lineno, a.col_offset))
+    if isinstance(last, (ast.Starred, ast.keyword)):
+        return last.value
+    return last
+
+
+def _ast_collected(ctx, name: str) -> list[ast.AST]:
+    """``_collected`` on ``ast``."""
+    func = ctx.enclosing_function()
+    if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return []
+    out: list[ast.AST] = []
+
+    def elements(value: ast.AST | None) -> None:
+        if isinstance(value, (ast.List, ast.Tuple)):
+            out.extend(el for el in value.elts if not isinstance(el, ast.Starred))
+        elif isinstance(value, (ast.ListComp, ast.GeneratorExp)):
+            out.append(value.elt)
+
+    todo: list[ast.AST] = [*reversed(func.body), *reversed([n for n in ast.iter_child_nodes(func) if n not in func.body])]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Assign):
+            if any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                elements(node.value)
+        elif isinstance(node, ast.AnnAssign):
+            if isinstance(node.target, ast.Name) and node.target.id == name and node.value is not None:
+                elements(node.value)
+        elif isinstance(node, ast.AugAssign):
+            if isinstance(node.target, ast.Name) and node.target.id == name:
+                elements(node.value)
+        elif isinstance(node, ast.Call):
+            f = node.func
+            if (
+                isinstance(f, ast.Attribute)
+                and isinstance(f.value, ast.Name)
+                and f.value.id == name
+                and node.args
+                and not isinstance(node.args[0], ast.Starred)
+            ):
+                if f.attr in ("append", "insert"):
+                    out.append(_ast_last_arg(node))
+                elif f.attr == "extend":
+                    elements(node.args[0])
+        todo.extend(reversed(list(ast.iter_child_nodes(node))))
+    return out
 
 
 class GatherOfSyncCalls(Rule):
@@ -39,6 +129,7 @@ class GatherOfSyncCalls(Rule):
     """
 
     code = "RMD202"
+    ast_checker = _Fast
     name = "gather-of-sync-calls"
     message = "{callee}() passed to {gatherer}() is a plain def that returns no awaitable: pass {suggestion} or make it async def"
     severity = Severity.HIGH
