@@ -1,9 +1,20 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
-from remediation_lint.analysis.sync_callees import resolve_function, suggest, sync_callee, to_thread_call
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.analysis.sync_callees import (
+    ast_resolve_function,
+    ast_suggest,
+    ast_sync_callee,
+    resolve_function,
+    suggest,
+    sync_callee,
+    to_thread_call,
+)
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
 
 #: qualified names of functions that schedule a coroutine as a task
@@ -12,6 +23,50 @@ TASK_FACTORIES = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
 _LOOP_LIKE = ("loop",)
 _GROUP_LIKE = frozenset({"tg", "task_group", "taskgroup", "group", "tasks_group", "nursery"})
 _LOOP_GETTERS = frozenset({"asyncio.get_running_loop", "asyncio.get_event_loop", "asyncio.new_event_loop"})
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if not node.args and not node.keywords:
+            return
+        factory = self._factory(node)
+        if factory is None:
+            return
+        # LibCST's ``node.args[0]``: the first argument in source order, a plain positional one
+        if not node.args or isinstance(node.args[0], ast.Starred):
+            return
+        inner = node.args[0]
+        if node.keywords and min((k.lineno, k.col_offset) for k in node.keywords) < (inner.lineno, inner.col_offset):
+            return
+        info = ast_sync_callee(self.context, inner)
+        if info is None:
+            return
+        assert isinstance(inner, ast.Call)
+        callee = ast_dotted(inner.func) or info.name
+        self.report(inner, factory=factory, callee=callee, suggestion=ast_suggest(callee, inner), fix=FixSafety.SAFE)
+
+    def _factory(self, node: ast.Call) -> str | None:
+        ctx = self.context
+        func = node.func
+        qualified = ctx.qualified(func)
+        if qualified in TASK_FACTORIES:
+            return qualified
+        if not isinstance(func, ast.Attribute) or func.attr != "create_task":
+            return None
+        receiver = func.value
+        if isinstance(receiver, ast.Call):
+            return "loop.create_task" if ctx.qualified(receiver.func) in _LOOP_GETTERS else None
+        text = ast_dotted(receiver)
+        if text is None:
+            return None
+        last = text.rsplit(".", 1)[-1].lower()
+        if not (last.endswith(_LOOP_LIKE) or last in _GROUP_LIKE or last.endswith("_tg") or last.endswith("_group")):
+            return None
+        if ast_resolve_function(ctx, func) is not None:
+            return None  # a project method named create_task: not asyncio's
+        return f"{text}.create_task"
 
 
 class TaskFromSyncCall(Rule):
@@ -44,6 +99,7 @@ class TaskFromSyncCall(Rule):
     """
 
     code = "RMD201"
+    ast_checker = _Fast
     name = "task-from-sync-call"
     message = "{factory}() given {callee}(), a plain def that returns no coroutine: use {factory}({suggestion}) or make it async def"
     severity = Severity.CRITICAL
