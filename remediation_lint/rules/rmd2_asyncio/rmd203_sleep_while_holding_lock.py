@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 #: constructors of locks and semaphores (qualified)
@@ -18,6 +21,93 @@ ASYNC_SLEEPS = frozenset({"asyncio.sleep", "anyio.sleep", "trio.sleep"})
 SYNC_SLEEPS = frozenset({"time.sleep"})
 #: name suffixes that mark a lock when nothing else is known
 LOCK_SUFFIXES = ("lock", "locks", "semaphore", "semaphores", "sem", "mutex", "limiter")
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._assigned: dict[str, bool] = {}
+        self._pending: list[tuple[ast.Call, str, list[str]]] = []
+        self._suffixes = tuple(s.lower() for s in self.opts.get("lock_name_suffixes") or LOCK_SUFFIXES)
+
+    def _record(self, target: ast.AST, value: ast.AST | None) -> None:
+        text = ast_dotted(target)
+        if text is None or value is None:
+            return
+        if isinstance(value, ast.Call):
+            is_lock = self.context.qualified(value.func) in LOCK_CONSTRUCTORS
+            self._assigned[text] = self._assigned.get(text, False) or is_lock
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self._record(target, node.value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._record(node.target, node.value)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        ctx = self.context
+        qualified = ctx.qualified(node.func)
+        if qualified in ASYNC_SLEEPS:
+            if not isinstance(ctx.parent(), ast.Await):
+                return
+        elif qualified not in SYNC_SLEEPS:
+            return
+        if self._is_zero(node):
+            return
+        candidates: list[str] = []
+        direct: str | None = None
+        for ancestor in ctx.ancestors():
+            if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                break
+            if isinstance(ancestor, (ast.With, ast.AsyncWith)):
+                for item in ancestor.items:
+                    expr = item.context_expr
+                    if isinstance(expr, ast.Call) and ctx.qualified(expr.func) in LOCK_CONSTRUCTORS:
+                        direct = direct or ast_dotted(expr.func)
+                        continue
+                    if isinstance(expr, ast.Subscript):
+                        expr = expr.value
+                    text = ast_dotted(expr)
+                    if text is not None:
+                        candidates.append(text)
+        if direct is None and not candidates:
+            return
+        sleep = ast_dotted(node.func) or qualified or "sleep"
+        if direct is not None:
+            self.report(node, sleep=sleep, lock=f"{direct}()")
+            return
+        self._pending.append((node, sleep, candidates))
+
+    def finish(self) -> None:
+        for node, sleep, candidates in self._pending:
+            for text in candidates:
+                if self._is_lock(text):
+                    self.report(node, sleep=sleep, lock=text)
+                    break
+
+    def _is_lock(self, text: str) -> bool:
+        known = self._assigned.get(text)
+        if known is not None:
+            return known
+        last = text.rsplit(".", 1)[-1].lstrip("_").lower()
+        return last.endswith(self._suffixes)
+
+    def _is_zero(self, call: ast.Call) -> bool:
+        """``_is_zero`` (LibCST: the first argument in source order is an Integer/Float literal equal to 0)."""
+        if not call.args and not call.keywords:
+            return False
+        first: ast.AST = min([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
+        if isinstance(first, (ast.keyword, ast.Starred)):
+            first = first.value
+        if not isinstance(first, ast.Constant) or type(first.value) not in (int, float):
+            return False
+        line = self.context.source.splitlines()[first.lineno - 1]
+        if line[first.col_offset:first.col_offset + 2].lower() in (b"0x", b"0o", b"0b"):
+            self.defer()  # the LibCST rule's float() of a hex/octal/binary literal raises
+        return first.value == 0
 
 
 class SleepWhileHoldingLock(Rule):
@@ -45,6 +135,7 @@ class SleepWhileHoldingLock(Rule):
     """
 
     code = "RMD203"
+    ast_checker = _Fast
     name = "sleep-while-holding-lock"
     message = "{sleep}() while holding {lock}: the slot stays taken for the whole back-off; release it before sleeping"
     severity = Severity.HIGH
