@@ -1,8 +1,46 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from remediation_lint.analysis.names import ast_dotted
+from remediation_lint.astcheck import AstChecker
+
 from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._pending: dict[str, list[ast.Call]] = {}
+        self._call_sites: dict[str, list[bool]] = {}
+
+    def visit_Call(self, node: ast.Call) -> None:
+        ctx = self.context
+        callee = ast_dotted(node.func)
+        if callee:
+            short = callee[5:] if callee.startswith("self.") else callee
+            if "." not in short:
+                self._call_sites.setdefault(short, []).append(ctx.in_async_function())
+        if ctx.qualified(node.func) != "asyncio.get_event_loop":
+            return
+        func = ctx.enclosing_function()
+        if func is None or isinstance(func, ast.Lambda):
+            return
+        if isinstance(func, ast.AsyncFunctionDef):
+            self.report(node, where=f"coroutine {func.name}()", fix=FixSafety.SAFE)
+        else:
+            self._pending.setdefault(func.name, []).append(node)
+
+    def finish(self) -> None:
+        for name, calls in self._pending.items():
+            sites = self._call_sites.get(name, [])
+            if sites and all(sites):
+                for call in calls:
+                    self.report(call, where=f"{name}(), which only coroutines call", fix=FixSafety.SAFE)
 
 
 class GetEventLoopInCoroutine(Rule):
@@ -25,6 +63,7 @@ class GetEventLoopInCoroutine(Rule):
     """
 
     code = "RMD205"
+    ast_checker = _Fast
     name = "get-event-loop-in-coroutine"
     message = "asyncio.get_event_loop() in {where}: use asyncio.get_running_loop()"
     severity = Severity.LOW
