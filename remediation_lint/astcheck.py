@@ -19,6 +19,7 @@ LibCST does), not after them (the ``ast`` field order).
 from __future__ import annotations
 
 import ast
+import re
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 from remediation_lint.analysis.names import ast_dotted
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FUNCTION_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 SCOPE_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_DEF_HEAD = re.compile(r"(?:async\s+)?(?:def|class)\s+")
 
 
 class AstImportMap:
@@ -136,6 +138,7 @@ class AstContext:
         #: every node of the tree by type, filled by the traversal (``nodes()``)
         self.by_type: dict[type, list[ast.AST]] = {}
         self._parents: dict[int, ast.AST] | None = None
+        self._lines: list[str] | None = None
 
     # -- project -------------------------------------------------------------------------------------
     @property
@@ -208,6 +211,33 @@ class AstContext:
                     parents[id(child)] = parent
             self._parents = parents
         return self._parents.get(id(node))
+
+    @property
+    def lines(self) -> list[str]:
+        """The decoded source lines (no line ends), as the engine numbers them."""
+        if self._lines is None:
+            from remediation_lint.engine import _decode_lines, _encoding_of
+
+            self._lines = _decode_lines(self.source, _encoding_of(self.source))
+        return self._lines
+
+    def name_node(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> ast.AST | None:
+        """A node spanning the name of a ``def``/``class`` (LibCST's ``node.name``), or None when the name
+        is not on the keyword's line."""
+        lines = self.lines
+        if not 0 < node.lineno <= len(lines):
+            return None
+        text = lines[node.lineno - 1]
+        start = char_column(text, node.col_offset)
+        head = _DEF_HEAD.match(text, start)
+        if head is None or not text.startswith(node.name, head.end()):
+            return None
+        col = len(text[: head.end()].encode("utf-8"))
+        out = ast.AST()
+        out.lineno = out.end_lineno = node.lineno  # type: ignore[attr-defined]
+        out.col_offset = col  # type: ignore[attr-defined]
+        out.end_col_offset = col + len(node.name.encode("utf-8"))  # type: ignore[attr-defined]
+        return out
 
     def nodes(self, node_type: type) -> list[ast.AST]:
         """Every node of ``node_type`` in the file (complete only after the traversal: use it in ``finish``)."""

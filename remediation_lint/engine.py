@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import sys
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -198,6 +199,9 @@ def screen(rule_classes: Iterable[type[Rule]], data: bytes) -> list[type[Rule]]:
     return [r for r in rule_classes if not r.triggers or any(t in data for t in r.triggers)]
 
 
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
 def _decode_lines(data: bytes, encoding: str) -> list[str]:
     try:
         text = data.decode(encoding)
@@ -205,7 +209,12 @@ def _decode_lines(data: bytes, encoding: str) -> list[str]:
         text = data.decode("utf-8", "replace")
     if text.startswith("\ufeff"):
         text = text[1:]
-    return text.splitlines()
+    # Python's own line ends only: str.splitlines() also breaks at form feeds and other separators,
+    # which would shift every later line number
+    lines = _LINE_END.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def _encoding_of(data: bytes) -> str:

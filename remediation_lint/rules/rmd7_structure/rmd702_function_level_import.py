@@ -1,14 +1,207 @@
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import libcst as cst
 
 from remediation_lint.analysis.import_graph import reaches
 from remediation_lint.analysis.names import dotted_name
+from remediation_lint.astcheck import AstChecker, char_column
 from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
 
 OPTIONAL_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError"}
+
+
+_AST_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (same decisions, fix availability included)."""
+
+    _module_names: set[str] | None = None
+
+    def visit_Import(self, node: ast.Import | ast.ImportFrom) -> None:
+        ctx = self.context
+        functions = [s for s in ctx.scopes if isinstance(s, _AST_FUNCTIONS)]
+        if not functions:
+            return
+        entry = set(self.opts["entry_functions"])
+        if any(f.name in entry for f in functions):
+            return
+        if self._guarded():
+            return
+        lines = ctx.lines
+        end = node.end_lineno or node.lineno
+        end_text = lines[end - 1] if 0 < end <= len(lines) else ""
+        after = end_text[char_column(end_text, node.end_col_offset or 0):]
+        first = lines[node.lineno - 1] if 0 < node.lineno <= len(lines) else ""
+        before = first[: char_column(first, node.col_offset)]
+        if after.lstrip().startswith(";"):
+            self.defer()  # LibCST's text of the statement keeps the semicolon
+            return
+        func = functions[-1]
+        cls = ctx.enclosing_class()
+        where = f"{cls.name}.{func.name}()" if cls is not None and ctx.scopes[-2:-1] == [cls] else f"{func.name}()"
+        where = ("method " if cls is not None else "function ") + where
+        if node.lineno == end:
+            text = first[char_column(first, node.col_offset) : char_column(first, node.end_col_offset or 0)]
+        else:
+            text = "\n".join(
+                [first[char_column(first, node.col_offset):], *lines[node.lineno : end - 1], end_text[: char_column(end_text, node.end_col_offset or 0)]]
+            )
+        fixable = (
+            ctx.parent() is func
+            and not before.strip()  # alone on its line, in an indented body
+            and self._specs_ok(node)
+            and not self._closes_cycle(node)
+        )
+        self.report(node, stmt=" ".join(text.split()), where=where, fix=self.rule.fix_safety if fixable else None)
+
+    visit_ImportFrom = visit_Import
+
+    def _guarded(self) -> bool:
+        stack = self.context.stack
+        for i in range(len(stack) - 2, -1, -1):
+            anc = stack[i]
+            if isinstance(anc, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                return False
+            child = stack[i + 1]
+            in_body = any(s is child for s in getattr(anc, "body", ()) or ())
+            if isinstance(anc, ast.If) and in_body and _is_type_checking_ast(anc.test):
+                return True
+            if isinstance(anc, ast.Try) and in_body:
+                if any(_handles_import_error_ast(h) for h in anc.handlers):
+                    return True
+        return False
+
+    def _specs_ok(self, node: ast.Import | ast.ImportFrom) -> bool:
+        if self._module_names is None:
+            self._module_names = _ast_module_bindings(self.context.tree.body, self.context.lines)
+        bound = self._module_names
+        imports = self.context.imports
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname is not None or "." in alias.name:
+                    return False
+                if alias.name in bound and imports.qualify(alias.name) != alias.name:
+                    return False
+            return True
+        if node.level or node.module is None or node.module == "__future__":
+            return False
+        for alias in node.names:
+            if alias.name == "*" or alias.asname is not None:
+                return False
+            if alias.name in bound and imports.qualify(alias.name) != f"{node.module}.{alias.name}":
+                return False
+        return True
+
+    def _closes_cycle(self, node: ast.Import | ast.ImportFrom) -> bool:
+        ctx = self.context
+        project = ctx.project
+        ref = ctx.module_ref
+        if project is None or ref is None:
+            return False
+        targets: list[Path] = []
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found = project.resolve_module(alias.name, ref.path)
+                if found is not None:
+                    targets.append(found.path)
+        else:
+            module = node.module or ""
+            found = project.resolve_module(module, ref.path)
+            if found is not None:
+                targets.append(found.path)
+            for alias in node.names:
+                if alias.name == "*":
+                    break
+                sub = project.resolve_module(f"{module}.{alias.name}", ref.path)
+                if sub is not None:
+                    targets.append(sub.path)
+        for target in targets:
+            if target == ref.path or reaches(project, target, ref.path) is not None:
+                return True
+        return False
+
+
+def _is_type_checking_ast(test: ast.expr) -> bool:
+    from remediation_lint.analysis.names import ast_dotted
+
+    name = ast_dotted(test)
+    return name is not None and name.rsplit(".", 1)[-1] == "TYPE_CHECKING"
+
+
+def _handles_import_error_ast(handler: ast.ExceptHandler) -> bool:
+    from remediation_lint.analysis.names import ast_dotted
+
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any((ast_dotted(t) or "").rsplit(".", 1)[-1] in OPTIONAL_IMPORT_ERRORS for t in types)
+
+
+def _ast_module_bindings(body: list[ast.stmt], lines: list[str]) -> set[str]:
+    """``_module_bindings`` on the ``ast``, with the same reach: bodies of top-level compound statements,
+    not one-line suites, only the first branch of an ``elif`` chain, not ``try/except*``."""
+    bound: set[str] = set()
+
+    def add_target(target: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            bound.add(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for el in target.elts:
+                add_target(el.value if isinstance(el, ast.Starred) else el)
+
+    def indented(block: list[ast.stmt]) -> bool:
+        if not block:
+            return False
+        text = lines[block[0].lineno - 1] if 0 < block[0].lineno <= len(lines) else ""
+        return not text[: char_column(text, block[0].col_offset)].strip()
+
+    def walk(statements: list[ast.stmt]) -> None:
+        for stmt in statements:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(stmt.name)
+            elif isinstance(stmt, ast.Assign):
+                for t in stmt.targets:
+                    add_target(t)
+            elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+                add_target(stmt.target)
+            elif isinstance(stmt, ast.Import):
+                for alias in stmt.names:
+                    bound.add((alias.asname or alias.name).split(".")[0])
+            elif isinstance(stmt, ast.ImportFrom):
+                for alias in stmt.names:
+                    if alias.name == "*":
+                        break
+                    bound.add(alias.asname or alias.name)
+            elif isinstance(stmt, (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While)):
+                if indented(stmt.body):
+                    walk(stmt.body)
+                orelse = getattr(stmt, "orelse", None) or []
+                if orelse and indented(orelse):
+                    first = orelse[0]
+                    if isinstance(stmt, ast.If) and len(orelse) == 1 and isinstance(first, ast.If) and _is_elif(first, lines):
+                        # LibCST's walk takes an elif's indented body, not its branches (all of it
+                        # when the body is a one-line suite)
+                        walk(first.body if indented(first.body) else [first])
+                    else:
+                        walk(orelse)
+                final = getattr(stmt, "finalbody", None) or []
+                if indented(final):
+                    walk(final)
+                for handler in getattr(stmt, "handlers", ()) or ():
+                    if indented(handler.body):
+                        walk(handler.body)
+
+    walk(body)
+    return bound
+
+
+def _is_elif(node: ast.If, lines: list[str]) -> bool:
+    text = lines[node.lineno - 1] if 0 < node.lineno <= len(lines) else ""
+    return text[char_column(text, node.col_offset):].startswith("elif")
 
 
 class FunctionLevelImport(Rule):
@@ -40,6 +233,7 @@ class FunctionLevelImport(Rule):
     """
 
     code = "RMD702"
+    ast_checker = _Fast
     name = "function-level-import"
     message = "`{stmt}` inside {where}: import at the top of the module (or inject the dependency)"
     severity = Severity.MEDIUM

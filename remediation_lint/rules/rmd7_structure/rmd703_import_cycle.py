@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import libcst as cst
@@ -7,7 +8,79 @@ from libcst.metadata import PositionProvider
 
 from remediation_lint.analysis.import_graph import import_cycles
 from remediation_lint.analysis.names import dotted_name
+from remediation_lint.astcheck import AstChecker, char_column
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below."""
+
+    def visit_Module(self, node: ast.Module) -> None:
+        ctx = self.context
+        project, ref = ctx.project, ctx.module_ref
+        by_line: dict[int, list[str]] = {}
+        if project is not None and ref is not None:
+            for edge in import_cycles(project).get(ref.path, ()):
+                by_line.setdefault(edge.lineno, []).append(edge.cycle)
+        stem = Path(ctx.path).stem
+        own = _own_names(ctx.path)
+        lines = ctx.lines
+        for stmt in _ast_module_imports(node.body, lines):
+            if _shares_line(stmt, lines):
+                self.defer()  # several statements on one line: LibCST reports the whole line
+                return
+            cycles = by_line.get(stmt.lineno)
+            if cycles:
+                for cycle in cycles:
+                    self.report(stmt, cycle=cycle)
+            elif self._imports_itself(stmt, own):
+                self.report(stmt, cycle=f"{stem} -> {stem} (the module imports itself)")
+
+    def _imports_itself(self, stmt: ast.Import | ast.ImportFrom, own: set[str]) -> bool:
+        ctx = self.context
+        project, ref = ctx.project, ctx.module_ref
+        if isinstance(stmt, ast.Import):
+            names = [a.name for a in stmt.names]
+        elif not stmt.level and stmt.module:
+            names = [stmt.module]
+        else:
+            names = []
+        for name in names:
+            if project is not None and ref is not None:
+                target = project.resolve_module(name, ref.path)
+                if target is not None and target.path == ref.path:
+                    return True
+            elif name in own:
+                return True
+        return False
+
+
+def _before(stmt: ast.stmt, lines: list[str]) -> str:
+    """The text of the statement's first line before the statement."""
+    text = lines[stmt.lineno - 1] if 0 < stmt.lineno <= len(lines) else ""
+    return text[: char_column(text, stmt.col_offset)]
+
+
+def _shares_line(stmt: ast.stmt, lines: list[str]) -> bool:
+    """``import a; x = 1`` or ``x = 1; import a``."""
+    end = stmt.end_lineno or stmt.lineno
+    text = lines[end - 1] if 0 < end <= len(lines) else ""
+    after = text[char_column(text, stmt.end_col_offset or 0):].lstrip()
+    return after.startswith(";") or bool(_before(stmt, lines).strip())
+
+
+def _ast_module_imports(statements: list[ast.stmt], lines: list[str]):
+    """Module-level imports, also inside top-level ``if``/``try``/``with`` blocks, as LibCST's walk sees
+    them: a one-line block (``if x: import y``) is not looked into."""
+    for stmt in statements:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            yield stmt
+        elif isinstance(stmt, (ast.If, ast.Try, ast.With)) or type(stmt).__name__ == "TryStar":
+            blocks = [stmt.body, getattr(stmt, "orelse", None) or [], getattr(stmt, "finalbody", None) or []]
+            blocks += [handler.body for handler in getattr(stmt, "handlers", ()) or ()]
+            for block in blocks:
+                if block and not _before(block[0], lines).strip():
+                    yield from _ast_module_imports(block, lines)
 
 
 class ImportCycle(Rule):
@@ -34,6 +107,7 @@ class ImportCycle(Rule):
     """
 
     code = "RMD703"
+    ast_checker = _Fast
     name = "import-cycle"
     message = "import cycle {cycle}: move the shared code into a module both sides import"
     severity = Severity.CRITICAL

@@ -1,8 +1,47 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below: lines from the tree's line numbers, plus the comment lines
+    after the last statement that LibCST keeps in the class's block (indented at least as deep)."""
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        max_lines = int(self.opts["max_lines"])
+        max_methods = int(self.opts["max_methods"])
+        lines = self.context.lines
+        one_line = node.body[0].lineno == node.lineno  # `class A: pass` (LibCST: no indented block)
+        methods = 0 if one_line else sum(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) for s in node.body)
+        start = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+        end = node.end_lineno or node.lineno
+        if not one_line:
+            indent = _indent(lines[node.body[0].lineno - 1]) if node.body[0].lineno <= len(lines) else 0
+            for number in range(end + 1, len(lines) + 1):
+                text = lines[number - 1]
+                stripped = text.strip()
+                if not stripped:
+                    continue
+                if stripped.startswith("#") and _indent(text) >= indent:
+                    end = number
+                    continue
+                break
+        count = end - start + 1
+        if count > max_lines or methods > max_methods:
+            name = self.context.name_node(node)
+            if name is None:
+                self.defer()
+                return
+            self.report(name, name=node.name, lines=count, methods=methods, max_lines=max_lines, max_methods=max_methods)
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip())
 
 
 class OversizedClass(Rule):
@@ -27,6 +66,7 @@ class OversizedClass(Rule):
     """
 
     code = "RMD704"
+    ast_checker = _Fast
     name = "oversized-class"
     message = "class {name} is {lines} lines long with {methods} methods (limits: {max_lines} lines, {max_methods} methods): split it by responsibility"
     severity = Severity.MEDIUM

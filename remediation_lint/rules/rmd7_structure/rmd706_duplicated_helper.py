@@ -1,9 +1,45 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from remediation_lint.analysis.duplicates import duplicated_helpers, is_test_path
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below."""
+
+    _copies: dict | None = None
+
+    def visit_Module(self, node: ast.Module) -> None:
+        ctx = self.context
+        project = ctx.project
+        if project is None or ctx.module_ref is None or is_test_path(ctx.module_ref.path):
+            return
+        self._copies = duplicated_helpers(project, int(self.opts["min_statements"])).get(ctx.module_ref.path) or None
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if not self._copies:
+            return
+        scopes = self.context.scopes
+        if len(scopes) == 1:
+            qualname = node.name
+        elif len(scopes) == 2 and isinstance(scopes[0], ast.ClassDef):
+            qualname = f"{scopes[0].name}.{node.name}"
+        else:
+            return
+        others = self._copies.get(qualname)
+        if not others:
+            return
+        names = ", ".join(f"{c.label} (line {c.lineno})" for c in others[:3])
+        if len(others) > 3:
+            names += f" and {len(others) - 3} more"
+        self.report(node, name=qualname, others=names)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
 
 
 class DuplicatedHelper(Rule):
@@ -29,6 +65,7 @@ class DuplicatedHelper(Rule):
     """
 
     code = "RMD706"
+    ast_checker = _Fast
     name = "duplicated-helper"
     message = "{name}() has the same body as {others}: keep one copy and import it"
     severity = Severity.MEDIUM
