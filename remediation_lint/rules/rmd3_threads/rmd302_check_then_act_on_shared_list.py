@@ -1,10 +1,142 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.threads import enclosing_class_node, lock_attrs, thread_info, under_lock
+from remediation_lint.analysis.threads import (
+    ast_call_args,
+    ast_enclosing_class_node,
+    ast_thread_info,
+    ast_under_lock,
+    enclosing_class_node,
+    lock_attrs,
+    thread_info,
+    under_lock,
+)
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.threads import THREAD_SAFE_CONTAINERS
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._appenders: dict[tuple[int, str], set[str]] = {}
+        self._pending: list[tuple[ast.AST, ast.ClassDef, str, str]] = []
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, ast.Attribute):
+            return
+        attr = _ast_self_attr(func.value)
+        if attr is None:
+            return
+        method = func.attr
+        if method in ("append", "extend", "insert"):
+            cls = ast_enclosing_class_node(self.context)
+            fn = self.context.enclosing_function()
+            if cls is not None and isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self._appenders.setdefault((id(cls), attr), set()).add(fn.name)
+            return
+        if method == "pop":
+            args = ast_call_args(node)
+            if len(args) == 1 and _ast_is_zero(self.context, args[0][1]):
+                self._check(node, attr, "pop(0)", allow_unchecked=True)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        index = node.slice
+        if isinstance(index, ast.Tuple):
+            if len(index.elts) == 1 and _ast_is_zero(self.context, index.elts[0]) and _ast_self_attr(node.value):
+                self.defer()  # `x[0,]` is one LibCST element, `x[(0,)]` is not: not worth telling apart
+            return
+        if isinstance(index, ast.Slice) or not _ast_is_zero(self.context, index):
+            return
+        attr = _ast_self_attr(node.value)
+        if attr is None:
+            return
+        parent = self.context.parent()
+        if isinstance(parent, ast.Assign) and any(t is node for t in parent.targets):
+            return
+        if isinstance(parent, ast.Delete):
+            if len(parent.targets) == 1:
+                if (parent.end_lineno, parent.end_col_offset) != (node.end_lineno, node.end_col_offset):
+                    self.defer()  # `del x[0],` (a LibCST tuple) or `del (x[0])`
+                return
+        self._check(node, attr, "[0]", allow_unchecked=False)
+
+    def _check(self, node: ast.AST, attr: str, what: str, *, allow_unchecked: bool) -> None:
+        ctx = self.context
+        cls_node = ast_enclosing_class_node(ctx)
+        fn = ctx.enclosing_function()
+        if cls_node is None or not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return
+        if not _ast_checked(ctx, attr):
+            if allow_unchecked:
+                locked = ast_under_lock(ctx, lock_attrs(ast_thread_info(ctx).class_info(cls_node)))
+                if locked is None:
+                    self.defer()
+                elif not locked:
+                    self._pending.append((node, cls_node, attr, fn.name))
+            return
+        info = ast_thread_info(ctx)
+        cls = info.class_info(cls_node)
+        if cls is None or not cls.runs_threads:
+            return
+        if cls.attr_ctors.get(attr, set()) & THREAD_SAFE_CONTAINERS:
+            return
+        locked = ast_under_lock(ctx, lock_attrs(cls))
+        if locked is None:
+            self.defer()
+        elif not locked:
+            self.report(node, what=f"check-then-{what}", attr=attr)
+
+    def finish(self) -> None:
+        info = None
+        for node, cls_node, attr, method in self._pending:
+            appenders = self._appenders.get((id(cls_node), attr), set()) - {method}
+            if not appenders:
+                continue
+            info = info or ast_thread_info(self.context)
+            cls = info.class_info(cls_node)
+            if cls is None or not cls.runs_threads or cls.attr_ctors.get(attr, set()) & THREAD_SAFE_CONTAINERS:
+                continue
+            popper = cls.methods.get(method)
+            if not (info.kinds(popper) or any(info.kinds(cls.methods.get(m)) for m in appenders)):
+                continue
+            self.report(node, what="pop(0) used as a queue between threads", attr=attr)
+
+
+def _ast_self_attr(expr: ast.AST) -> str | None:
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+        return expr.attr
+    return None
+
+
+def _ast_is_zero(ctx, expr: ast.AST) -> bool:
+    """A literal ``0`` (LibCST ``Integer`` "0": not ``00``, ``0x0``, ``False``)."""
+    return (
+        isinstance(expr, ast.Constant)
+        and type(expr.value) is int
+        and expr.value == 0
+        and expr.lineno == expr.end_lineno
+        and expr.end_col_offset - expr.col_offset == 1
+    )
+
+
+def _ast_checked(ctx, attr: str) -> bool:
+    child = ctx.stack[-1]
+    for node in ctx.ancestors():
+        if isinstance(node, (ast.If, ast.While)) and node.test is not child:
+            for sub in ast.walk(node.test):
+                if isinstance(sub, ast.Attribute) and _ast_self_attr(sub) == attr:
+                    return True
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            return False
+        child = node
+    return False
 
 
 class CheckThenActOnSharedList(Rule):
@@ -30,6 +162,7 @@ class CheckThenActOnSharedList(Rule):
     """
 
     code = "RMD302"
+    ast_checker = _Fast
     name = "check-then-act-on-shared-list"
     message = "{what} on self.{attr}, shared between threads without a lock: use queue.Queue, or hold a lock around the check and the pop"
     severity = Severity.MEDIUM
