@@ -573,6 +573,14 @@ def _ast_children(node: _ast.AST) -> list[_ast.AST]:
         out.extend(node.keywords)
         out.extend(node.body)
         return out
+    if isinstance(node, _ast.Dict):
+        for key, value in zip(node.keys, node.values):
+            if key is not None:
+                out.append(key)
+            out.append(value)
+        return out
+    if isinstance(node, _ast.arguments):
+        return sorted(_ast.iter_child_nodes(node), key=lambda n: (n.lineno, n.col_offset))
     if isinstance(node, _ast.Call) and node.keywords and node.args:
         out.append(node.func)
         items = sorted([*node.args, *node.keywords], key=lambda n: (n.lineno, n.col_offset))

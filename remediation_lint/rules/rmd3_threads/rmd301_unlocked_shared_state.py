@@ -1,8 +1,19 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.threads import enclosing_class_node, lock_attrs, thread_info, under_lock
+from remediation_lint.analysis.threads import (
+    ast_enclosing_class_node,
+    ast_thread_info,
+    ast_under_lock,
+    enclosing_class_node,
+    lock_attrs,
+    thread_info,
+    under_lock,
+)
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.threads import (
     EVENT_CLASSES,
     LOCK_CLASSES,
@@ -12,6 +23,57 @@ from remediation_lint.knowledge.threads import (
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 _SKIP_CTORS = THREAD_SAFE_CONTAINERS | LOCK_CLASSES | EVENT_CLASSES
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        attr = _ast_self_attr(node.target, allow_subscript=True)
+        if attr is not None:
+            self._check(node, attr)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target, ast.Subscript):
+                attr = _ast_self_attr(target, allow_subscript=True)
+                if attr is not None:
+                    self._check(node, attr)
+                    return
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in MUTATING_METHODS:
+            attr = _ast_self_attr(func.value, allow_subscript=False)
+            if attr is not None:
+                self._check(node, attr)
+
+    def _check(self, node: ast.AST, attr: str) -> None:
+        ctx = self.context
+        func = ctx.enclosing_function()
+        if not isinstance(func, ast.FunctionDef):
+            return
+        info = ast_thread_info(ctx)
+        if not info.kinds(func):
+            return
+        cls = info.class_info(ast_enclosing_class_node(ctx))
+        if cls is not None and cls.attr_ctors.get(attr, set()) & _SKIP_CTORS:
+            return
+        locked = ast_under_lock(ctx, lock_attrs(cls))
+        if locked is None:
+            self.defer()
+            return
+        if locked:
+            return
+        self.report(node, attr=attr, func=func.name, why=info.why(func))
+
+
+def _ast_self_attr(expr: ast.AST, *, allow_subscript: bool) -> str | None:
+    if allow_subscript and isinstance(expr, ast.Subscript):
+        expr = expr.value
+    if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+        return expr.attr
+    return None
 
 
 class UnlockedSharedState(Rule):
@@ -40,6 +102,7 @@ class UnlockedSharedState(Rule):
     """
 
     code = "RMD301"
+    ast_checker = _Fast
     name = "unlocked-shared-state"
     message = "self.{attr} is mutated in {func}() ({why}) without a lock: wrap it in `with self._state_lock:`"
     severity = Severity.CRITICAL
