@@ -294,6 +294,15 @@ def ast_node_code(
 ) -> str | None:
     """``module.code_for_node(node)`` for an expression ``node`` (the current node of ``stack``): its source
     text with the parentheses LibCST attaches to it. None when a comment makes that uncertain."""
+    parent = stack[-2] if len(stack) >= 2 else None
+    stmt = next((n for n in reversed(stack) if isinstance(n, _ast.stmt)), None)
+    return ast_code_for(node, parent, stmt, source, line_starts)
+
+
+def ast_code_for(
+    node: "_ast.expr", parent: "_ast.AST | None", stmt: "_ast.stmt | None", source: bytes, line_starts: "list[int]"
+) -> str | None:
+    """``ast_node_code`` given the node's parent and its innermost enclosing statement."""
     start = byte_offset(line_starts, node.lineno, node.col_offset)
     end = byte_offset(line_starts, node.end_lineno, node.end_col_offset)  # type: ignore[arg-type]
     opens: list[int] = []
@@ -313,7 +322,6 @@ def ast_node_code(
             break
     if crossed and k >= 0:
         # a comment on an earlier line could hide an opening parenthesis, unless the node begins its statement
-        stmt = next((n for n in reversed(stack) if isinstance(n, _ast.stmt)), None)
         if opens or stmt is None or (stmt.lineno, stmt.col_offset) != (node.lineno, node.col_offset):
             line_start = max(source.rfind(b"\n", 0, k), source.rfind(b"\r", 0, k)) + 1
             if b"#" in source[line_start : k + 1]:
@@ -334,7 +342,6 @@ def ast_node_code(
             else:
                 break
     owned = min(len(opens), len(closes))
-    parent = stack[-2] if len(stack) >= 2 else None
     if owned and isinstance(parent, _ast.Call) and not parent.keywords and len(parent.args) == 1 and parent.args[0] is node:
         owned -= 1
     elif owned and isinstance(parent, _ast.ClassDef) and not parent.keywords and len(parent.bases) == 1:
@@ -356,7 +363,6 @@ def ast_node_code(
     lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
     if any(line.rstrip("\r\n").endswith("\\") for line in lines[:-1]):
         return None
-    stmt = next((n for n in reversed(stack) if isinstance(n, _ast.stmt)), None)
     if stmt is None:
         return None
     head = source[line_starts[stmt.lineno - 1] :].split(b"\n", 1)[0].decode("utf-8", "replace")

@@ -1,10 +1,141 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.handlers import caught_text, is_broad, only_logs_and_moves_on
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.handlers import (
+    ast_caught_text,
+    ast_code_for,
+    ast_is_broad,
+    ast_only_logs_and_moves_on,
+    caught_text,
+    is_broad,
+    line_starts,
+    only_logs_and_moves_on,
+    utf8_source,
+)
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
+
+_AST_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_AST_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    _source: tuple[bytes, list[int]] | None = None
+
+    def _src(self) -> tuple[bytes, list[int]]:
+        if self._source is None:
+            source = utf8_source(self.context.source)
+            self._source = (source, line_starts(source))
+        return self._source
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        try_node = self.context.parent()
+        if not isinstance(try_node, ast.Try) or not ast_is_broad(node.type):
+            return  # (an ``except*`` handler is not an ExceptHandler for LibCST)
+        only_logs, logs = ast_only_logs_and_moves_on(node.body, *self._src())
+        if not only_logs or not logs:
+            return
+        loop = self.context.inside(*_AST_LOOPS)
+        if loop is None:
+            return
+        stack = self.context.stack
+        index = max(i for i, n in enumerate(stack) if n is loop)
+        batch = self._batch_name(loop, stack[index - 1] if index else None)
+        if batch is None:
+            return
+        if _ast_exits_on_success(try_node):
+            return
+        if loop.orelse and _ast_contains(loop.orelse, (ast.Raise,)):
+            return
+        if _ast_raises_after(loop, stack[index - 1] if index else None):
+            return
+        self.report(node, caught=ast_caught_text(node.type).rstrip(":"), batch=batch)
+
+    def _batch_name(self, loop: ast.AST, parent: ast.AST | None) -> str | None:
+        if isinstance(loop, ast.AsyncFor):
+            return None
+        if isinstance(loop, ast.For):
+            it = loop.iter
+            if isinstance(it, ast.Call):
+                name = ast_dotted(it.func) or ""
+                last = name.rsplit(".", 1)[-1]
+                if last in self.opts["service_iterators"] or name in {"iter", "itertools.count", "itertools.cycle"}:
+                    return None
+            text = ast_code_for(it, loop, loop, *self._src())
+            if text is None:
+                self.defer()
+                return None
+            text = text.strip()
+            return f"`{text}`" if len(text) <= 40 else "a batch"
+        test = loop.test  # type: ignore[attr-defined]
+        drained: str | None = None
+        if isinstance(test, (ast.Name, ast.Attribute)):
+            drained = ast_dotted(test)
+        elif isinstance(test, ast.Compare) and isinstance(test.left, ast.Call):
+            call = test.left
+            if ast_dotted(call.func) == "len" and (call.args or call.keywords):
+                first = min(
+                    [(a.lineno, a.col_offset, a.value if isinstance(a, ast.Starred) else a) for a in call.args]
+                    + [(k.lineno, k.col_offset, k.value) for k in call.keywords],
+                    key=lambda item: item[:2],
+                )
+                drained = ast_dotted(first[2])
+        if drained is None or not _ast_pops_from(loop.body, drained):  # type: ignore[attr-defined]
+            return None
+        return f"`{drained}`"
+
+
+def _ast_contains(nodes: list, types: tuple[type, ...], stop_at_loops: bool = False) -> bool:
+    todo = list(nodes)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, types):
+            return True
+        if isinstance(node, _AST_SCOPES):
+            continue
+        if stop_at_loops and isinstance(node, _AST_LOOPS):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _ast_exits_on_success(try_node: ast.Try) -> bool:
+    if _ast_contains(try_node.body, (ast.Return, ast.Break), stop_at_loops=True):
+        return True
+    return bool(try_node.orelse) and _ast_contains(try_node.orelse, (ast.Return, ast.Break), stop_at_loops=True)
+
+
+def _ast_raises_after(loop: ast.AST, parent: ast.AST | None) -> bool:
+    if parent is None:
+        return False
+    for _, value in ast.iter_fields(parent):
+        if isinstance(value, list) and any(item is loop for item in value):
+            after = False
+            for stmt in value:
+                if stmt is loop:
+                    after = True
+                    continue
+                if after and _ast_contains([stmt], (ast.Raise,)):
+                    return True
+            return False
+    return False
+
+
+def _ast_pops_from(body: list[ast.stmt], name: str) -> bool:
+    for stmt in body:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Attribute) and func.attr in {"pop", "popleft", "popitem", "get_nowait"}:
+                    if ast_dotted(func.value) == name:
+                        return True
+    return False
 
 
 class ErrorSwallowedInBatch(Rule):
@@ -38,6 +169,7 @@ class ErrorSwallowedInBatch(Rule):
     """
 
     code = "RMD402"
+    ast_checker = _Fast
     name = "error-swallowed-in-batch"
     message = "`{caught}` in the loop over {batch} only logs and moves on: collect the failures and raise or return them after the loop"
     severity = Severity.HIGH
