@@ -1,14 +1,64 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from remediation_lint.analysis import sql
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 _COMPS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 #: ORM calls that run a query
 _ORM = frozenset({"query", "get", "scalar", "scalars", "execute", "filter_by"})
+
+
+def _ast_query(call: ast.Call, ctx) -> bool:
+    """Whether ``QueryInLoop._query`` finds a query in the same call (``sql.Undecidable``: only LibCST can tell)."""
+    func = call.func
+    if not isinstance(func, ast.Attribute) or not (call.args or call.keywords):
+        return False
+    method = func.attr
+    if method not in sql.QUERY_METHODS and method not in _ORM:
+        return False
+    first = sql.ast_first_arg(call)
+
+    def segment(node: ast.AST) -> str | None:
+        return sql.ast_segment(ctx, node)
+
+    text = sql.ast_literal_text(first, segment)
+    if text is None and isinstance(first, ast.Call) and isinstance(first.func, ast.Attribute) and first.func.attr == "format":
+        text = sql.ast_literal_text(first.func.value, segment)
+    if text is None and isinstance(first, ast.BinOp):
+        text = sql.ast_literal_text(first.left, segment)
+    if method in sql.QUERY_METHODS and text is not None:
+        return sql.is_read(text) and not sql.has_in_list(text)
+    if method in _ORM and text is None and first is not None:
+        name = (ast_dotted(func.value) or "").rsplit(".", 1)[-1].lstrip("_").lower()
+        if not (name in {"session", "db", "db_session", "s"} or name.endswith("session")):
+            return False
+        if method in {"query", "get", "filter_by"}:
+            dotted = ast_dotted(first) or ""
+            return bool(dotted) and dotted.rsplit(".", 1)[-1][:1].isupper()
+        if isinstance(first, ast.Call):
+            return (ast_dotted(first.func) or "").rsplit(".", 1)[-1] in {"select", "text", "update", "delete", "insert"}
+    return False
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode): a screen. Every finding needs a loop over the rows
+    of a query, so a file in which no call runs a query has none; a file with one is deferred."""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if self.context.deferred and self.code in self.context.deferred:
+            return
+        try:
+            query = _ast_query(node, self.context)
+        except sql.Undecidable:
+            query = True
+        if query:
+            self.defer()
 
 
 class QueryInLoop(Rule):
@@ -31,6 +81,7 @@ class QueryInLoop(Rule):
     """
 
     code = "RMD504"
+    ast_checker = _Fast
     name = "query-in-loop"
     message = "{what} runs once per row of {rows}: fetch them in one batched query (WHERE ... IN (...)) or a JOIN"
     severity = Severity.MEDIUM
