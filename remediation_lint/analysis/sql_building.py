@@ -387,3 +387,297 @@ def source_args(call: _ast.Call) -> list[tuple[str | None, _ast.expr]]:
     if call.keywords and call.args:
         items.sort(key=lambda item: item[0])
     return [(kw, value) for _, kw, value in items]
+
+
+# -- ast side: the twin of ``Builder`` (RMD109's fast path) ------------------------------------------
+class CannotTell(Exception):
+    """Raised by the ast twins when a case cannot be decided exactly on ``ast`` (the checker defers)."""
+
+
+_DEBUG_EQUAL = _re.compile(r"=\s*(?:![rsa])?\s*(?::[^{}]*)?}")
+
+
+class AstStrings:
+    """How LibCST sees the ``ast`` string nodes of one file: a ``JoinedStr`` is a ``FormattedString`` when
+    it is one literal and a ``ConcatenatedString`` otherwise; f-string text parts as LibCST keeps them."""
+
+    def __init__(self, source: bytes) -> None:
+        self._source_bytes = source
+        self._source: AstSource | None = None
+        self._kinds: dict[int, bool] = {}
+
+    @property
+    def source(self) -> AstSource:
+        if self._source is None:
+            self._source = AstSource(self._source_bytes)
+        return self._source
+
+    def is_fstring(self, node: _ast.AST) -> bool:
+        """A JoinedStr that is one f-string literal (LibCST FormattedString)."""
+        if not isinstance(node, _ast.JoinedStr):
+            return False
+        single = self._kinds.get(id(node))
+        if single is None:
+            found = self.source.single_literal(node)
+            if found is None:
+                raise CannotTell("string literal")
+            single = self._kinds[id(node)] = found
+        return single
+
+    def is_concat(self, node: _ast.AST) -> bool:
+        """A JoinedStr that LibCST sees as a ConcatenatedString (with an f-string part)."""
+        return isinstance(node, _ast.JoinedStr) and not self.is_fstring(node)
+
+    def text_parts(self, node: _ast.JoinedStr) -> list[str | _ast.expr]:
+        """LibCST's parts of a one-literal f-string: raw text (str) and expressions."""
+        segment = self.source.segment(node)
+        if "\\" in segment or "{{" in segment or "}}" in segment or _DEBUG_EQUAL.search(segment):
+            raise CannotTell("f-string text with escapes")
+        out: list[str | _ast.expr] = []
+        for value in node.values:
+            if isinstance(value, _ast.FormattedValue):
+                out.append(value.value)
+            elif isinstance(value, _ast.Constant) and isinstance(value.value, str):
+                out.append(value.value)
+        return out
+
+    def code(self, node: _ast.AST) -> str:
+        """LibCST's ``code_for_node`` of the twin node, checked by parsing it back."""
+        code = self.source.code(node)
+        if code is None:
+            raise CannotTell("parentheses")
+        try:
+            back = _ast.parse("(\n" + code + "\n)", mode="eval").body
+        except SyntaxError:
+            raise CannotTell("position") from None
+        if _ast.dump(back) != _ast.dump(node):
+            raise CannotTell("position")
+        return code
+
+
+def ast_string_text(node: _ast.AST) -> str | None:
+    """``string_text``: a str literal (one or implicitly concatenated, no f-string part)."""
+    if isinstance(node, _ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
+
+
+def _elements(node: _ast.AST) -> list[_ast.expr]:
+    """The values of a List/Tuple/Set's plain elements (LibCST ``Element``), starred ones left out."""
+    return [e for e in node.elts if not isinstance(e, _ast.Starred)]  # type: ignore[attr-defined]
+
+
+def _all_plain(node: _ast.AST) -> bool:
+    return not any(isinstance(e, _ast.Starred) for e in node.elts)  # type: ignore[attr-defined]
+
+
+def ast_literal_parts(node: _ast.AST, strings: AstStrings) -> str:
+    text = ast_string_text(node)
+    if text is not None:
+        return text
+    if strings.is_fstring(node):
+        return "".join(p if isinstance(p, str) else " ? " for p in strings.text_parts(node))  # type: ignore[arg-type]
+    if isinstance(node, _ast.BinOp):
+        if isinstance(node.op, _ast.Mod):
+            return ast_literal_parts(node.left, strings)
+        return ast_literal_parts(node.left, strings) + ast_literal_parts(node.right, strings)
+    if isinstance(node, _ast.Call) and isinstance(node.func, _ast.Attribute) and node.func.attr == "format":
+        return ast_literal_parts(node.func.value, strings)
+    return ""
+
+
+@dataclass
+class AstScope:
+    assigns: dict[str, list[_ast.expr]] = field(default_factory=dict)
+    appends: dict[str, list[_ast.expr]] = field(default_factory=dict)
+    checked: set[str] = field(default_factory=set)
+
+
+def _is_format_call(node: _ast.AST) -> bool:
+    return isinstance(node, _ast.Call) and isinstance(node.func, _ast.Attribute) and node.func.attr == "format"
+
+
+class AstBuilder:
+    """``Builder`` on ``ast`` nodes (same answers; raises CannotTell where it cannot be sure)."""
+
+    def __init__(self, scope: AstScope, module_constants: set[str], strings: AstStrings) -> None:
+        self.scope = scope
+        self.constants = module_constants
+        self.strings = strings
+
+    def safe(self, node: _ast.AST, depth: int = 0) -> bool:
+        from remediation_lint.analysis.names import ast_dotted
+
+        if depth > 6:
+            return False
+        if isinstance(node, _ast.Constant):
+            # str/bytes (Simple/ConcatenatedString), int, float; True/False/None are Names in LibCST
+            return not isinstance(node.value, complex) and node.value is not Ellipsis
+        if isinstance(node, _ast.JoinedStr):
+            if self.strings.is_concat(node):
+                return True
+            return all(
+                self.safe(p.value, depth + 1) for p in node.values if isinstance(p, _ast.FormattedValue)
+            )
+        if isinstance(node, _ast.Name):
+            name = node.id
+            if is_constant_name(name) or name in self.constants:
+                return True
+            if name in self.scope.checked:
+                return True
+            values = self.scope.assigns.get(name)
+            if not values:
+                return False
+            return all(self.safe(v, depth + 1) for v in values)
+        if isinstance(node, _ast.Attribute):
+            head = node
+            while isinstance(head, _ast.Attribute):
+                head = head.value
+            return isinstance(head, _ast.Name) and (head.id in ("self", "cls") or is_constant_name(head.id)) or (
+                is_constant_name(node.attr)
+            )
+        if isinstance(node, _ast.Subscript):
+            base = ast_dotted(node.value)
+            return base is not None and is_constant_name(base.rsplit(".", 1)[-1])
+        if isinstance(node, _ast.BinOp):
+            if isinstance(node.op, _ast.Mult):
+                return self._literal_seq(node.left) or self._literal_seq(node.right)
+            return self.safe(node.left, depth + 1) and self.safe(node.right, depth + 1)
+        if isinstance(node, _ast.BoolOp):
+            return self._bool_safe(node.values, depth)
+        if isinstance(node, _ast.IfExp):
+            return self.safe(node.body, depth + 1) and self.safe(node.orelse, depth + 1)
+        if isinstance(node, (_ast.List, _ast.Tuple)):
+            return _all_plain(node) and all(self.safe(e, depth + 1) for e in node.elts)
+        if isinstance(node, _ast.Call):
+            return self._safe_call(node, depth)
+        return False
+
+    def _bool_safe(self, values: list[_ast.expr], depth: int) -> bool:
+        # LibCST nests ``a or b or c`` as ``(a or b) or c``
+        if len(values) == 1:
+            return self.safe(values[0], depth)
+        if depth > 6:
+            return False
+        return self._bool_safe(values[:-1], depth + 1) and self.safe(values[-1], depth + 1)
+
+    def _literal_seq(self, node: _ast.AST) -> bool:
+        if ast_string_text(node) is not None:
+            return True
+        return isinstance(node, (_ast.List, _ast.Tuple)) and _all_plain(node) and all(
+            ast_string_text(e) is not None for e in node.elts
+        )
+
+    def _safe_call(self, node: _ast.Call, depth: int) -> bool:
+        from remediation_lint.analysis.names import ast_dotted
+
+        func = node.func
+        name = ast_dotted(func) or ""
+        last = name.rsplit(".", 1)[-1]
+        if last in SAFE_CALLS:
+            return True
+        args = source_args(node)
+        if last == "str" and args:
+            return self.safe(args[0][1], depth + 1)
+        if isinstance(func, _ast.Attribute):
+            base = func.value
+            if func.attr == "join" and ast_string_text(base) is not None and args:
+                return self._safe_iterable(args[0][1], depth)
+            if func.attr == "get" and is_constant_name((ast_dotted(base) or "").rsplit(".", 1)[-1]):
+                return True
+            if func.attr in ("upper", "lower", "strip") and not args:
+                return self.safe(base, depth + 1)
+        return False
+
+    def _safe_iterable(self, node: _ast.AST, depth: int) -> bool:
+        from remediation_lint.analysis.names import ast_dotted
+
+        if isinstance(node, (_ast.GeneratorExp, _ast.ListComp)):
+            counters = set()
+            for comp in node.generators:
+                iterator = comp.iter
+                if isinstance(iterator, _ast.Call) and ast_dotted(iterator.func) == "range" and isinstance(comp.target, _ast.Name):
+                    counters.add(comp.target.id)
+            added = counters - self.scope.checked
+            self.scope.checked |= added
+            try:
+                return self.safe(node.elt, depth + 1)
+            finally:
+                self.scope.checked -= added
+        if isinstance(node, (_ast.List, _ast.Tuple)):
+            return _all_plain(node) and all(self.safe(e, depth + 1) for e in node.elts)
+        if isinstance(node, _ast.Name):
+            if is_constant_name(node.id) or node.id in self.constants:
+                return True
+            appended = self.scope.appends.get(node.id, [])
+            assigned = self.scope.assigns.get(node.id, [])
+            if not assigned and not appended:
+                return False
+            return all(self._safe_iterable(v, depth + 1) for v in assigned) and all(
+                self.safe(v, depth + 1) for v in appended
+            )
+        if isinstance(node, _ast.BinOp) and isinstance(node.op, _ast.Mult):
+            return self._literal_seq(node.left) or self._literal_seq(node.right)
+        return False
+
+    def unsafe_part(self, node: _ast.AST, depth: int = 0) -> _ast.AST | None:
+        if depth > 6:
+            return None
+        if self.strings.is_fstring(node):
+            for part in node.values:  # type: ignore[attr-defined]
+                if isinstance(part, _ast.FormattedValue) and not self.safe(part.value):
+                    return part.value
+            return None
+        if isinstance(node, _ast.BinOp):
+            if isinstance(node.op, _ast.Mod) and ast_string_text(node.left) is not None:
+                right = node.right
+                if isinstance(right, _ast.Tuple):
+                    values = _elements(right)
+                elif isinstance(right, _ast.Dict):
+                    values = [v for k, v in zip(right.keys, right.values) if k is not None]
+                else:
+                    values = [right]
+                for value in values:
+                    if not self.safe(value):
+                        return value
+                return None
+            if isinstance(node.op, _ast.Add):
+                return self.unsafe_part(node.left, depth + 1) or self._unsafe_operand(node.right, depth)
+            return None
+        if _is_format_call(node):
+            if ast_string_text(node.func.value) is None:  # type: ignore[attr-defined]
+                return None
+            for _, value in source_args(node):  # type: ignore[arg-type]
+                if not self.safe(value):
+                    return value
+            return None
+        if isinstance(node, _ast.Name):
+            for value in self.scope.assigns.get(node.id, []):
+                found = self.unsafe_part(value, depth + 1)
+                if found is not None:
+                    return found
+        return None
+
+    def _unsafe_operand(self, node: _ast.AST, depth: int) -> _ast.AST | None:
+        if self.strings.is_fstring(node) or isinstance(node, _ast.BinOp) or _is_format_call(node):
+            return self.unsafe_part(node, depth + 1)
+        return None if self.safe(node) else node
+
+    def query_text(self, node: _ast.AST, depth: int = 0) -> str:
+        if isinstance(node, _ast.Name) and depth < 4:
+            return " ".join(self.query_text(v, depth + 1) for v in self.scope.assigns.get(node.id, []))
+        text = ast_literal_parts(node, self.strings)
+        if isinstance(node, _ast.BinOp) and isinstance(node.op, _ast.Add):
+            text = self.query_text(node.left, depth + 1) + self.query_text(node.right, depth + 1)
+        return text
+
+    def is_built(self, node: _ast.AST, depth: int = 0) -> bool:
+        if self.strings.is_fstring(node):
+            return any(isinstance(p, _ast.FormattedValue) for p in node.values)  # type: ignore[attr-defined]
+        if isinstance(node, _ast.BinOp):
+            return isinstance(node.op, (_ast.Mod, _ast.Add))
+        if _is_format_call(node):
+            return True
+        if isinstance(node, _ast.Name) and depth < 4:
+            return any(self.is_built(v, depth + 1) for v in self.scope.assigns.get(node.id, []))
+        return False

@@ -1,11 +1,24 @@
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
-from remediation_lint.analysis.sql_building import Builder, Scope, looks_like_sql, string_text
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.analysis.sql_building import (
+    AstBuilder,
+    AstScope,
+    AstStrings,
+    Builder,
+    CannotTell,
+    Scope,
+    ast_string_text,
+    looks_like_sql,
+    source_args,
+    string_text,
+)
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 #: methods of DB-API / async drivers / helpers that take the query text as their first argument
@@ -18,6 +31,250 @@ TEXT_FUNCTIONS = frozenset({"sqlalchemy.text", "sqlalchemy.sql.text", "sqlalchem
 _LIKE_PARAM = re.compile(r"\blike\s*(\?|%s|%\(\w+\)s|:\w+|\$\d+)", re.I)
 _PRAGMA = re.compile(r"\s*pragma\b", re.I)
 _MATCH_PARAM = re.compile(r"\bmatch\s*(\?|%s|%\(\w+\)s|:\w+|\$\d+)", re.I)
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode); defers where a string's LibCST form is unclear."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._scopes: list[AstScope] = [AstScope()]
+        self._constants: set[str] | None = None
+        self._strings = AstStrings(context.source)
+
+    def visit_FunctionDef(self, node: ast.AST) -> None:
+        self._scopes.append(AstScope())
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def leave_FunctionDef(self, node: ast.AST) -> None:
+        self._scopes.pop()
+
+    leave_AsyncFunctionDef = leave_FunctionDef
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        scope = self._scopes[-1]
+        value = node.value
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                scope.assigns.setdefault(target.id, []).append(value)
+            elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)):
+                for t, v in zip(target.elts, value.elts):
+                    if isinstance(t, ast.Starred):
+                        t = t.value
+                    if isinstance(t, ast.Name) and not isinstance(v, ast.Starred):
+                        scope.assigns.setdefault(t.id, []).append(v)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if isinstance(node.target, ast.Name) and node.value is not None:
+            self._scopes[-1].assigns.setdefault(node.target.id, []).append(node.value)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Name) and isinstance(node.op, ast.Add):
+            self._scopes[-1].assigns.setdefault(node.target.id, []).append(node.value)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        if not isinstance(node.left, ast.Name):
+            return
+        for op, comparator in zip(node.ops, node.comparators):
+            if isinstance(op, (ast.In, ast.NotIn)) and self._is_constant_container(comparator):
+                self._scopes[-1].checked.add(node.left.id)
+
+    def visit_For(self, node: ast.For) -> None:
+        if isinstance(node.target, ast.Name) and self._is_constant_container(node.iter):
+            self._scopes[-1].checked.add(node.target.id)
+
+    visit_AsyncFor = visit_For
+
+    def _is_constant_container(self, node: ast.AST) -> bool:
+        name = ast_dotted(node)
+        if name is not None:
+            last = name.rsplit(".", 1)[-1]
+            return last.strip("_").isupper() or last in self._module_constants()
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            return all(not isinstance(e, ast.Starred) and ast_string_text(e) is not None for e in node.elts)
+        return False
+
+    def _module_constants(self) -> set[str]:
+        if self._constants is None:
+            out: set[str] = set()
+            for stmt in self.context.tree.body:
+                if isinstance(stmt, ast.Assign) and self._is_literal(stmt.value):
+                    for t in stmt.targets:
+                        if isinstance(t, ast.Name):
+                            out.add(t.id)
+            self._constants = out
+        return self._constants
+
+    def _is_literal(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.Constant):
+            return type(node.value) in (str, bytes, int, float)
+        if isinstance(node, ast.JoinedStr):
+            try:
+                return self._strings.is_concat(node)
+            except CannotTell:
+                self.defer()
+                return False
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return all(not isinstance(e, ast.Starred) and self._is_literal(e) for e in node.elts)
+        if isinstance(node, ast.Dict):
+            return all(k is not None and self._is_literal(k) and self._is_literal(v) for k, v in zip(node.keys, node.values))
+        if isinstance(node, ast.Call) and ast_dotted(node.func) in ("frozenset", "set", "tuple"):
+            args = source_args(node)
+            return len(args) == 1 and self._is_literal(args[0][1])
+        return False
+
+    def visit_Call(self, node: ast.Call) -> None:
+        try:
+            self._call(node)
+        except CannotTell:
+            self.defer()
+
+    def _call(self, node: ast.Call) -> None:
+        func = node.func
+        args = source_args(node)
+        if isinstance(func, ast.Attribute) and func.attr == "append" and args:
+            owner = func.value
+            if isinstance(owner, ast.Name):
+                self._scopes[-1].appends.setdefault(owner.id, []).append(args[0][1])
+        if not args or args[0][0] is not None:
+            return
+        if isinstance(func, ast.Attribute) and func.attr in QUERY_METHODS:
+            label = func.attr
+        else:
+            qualified = self.context.qualified(func)
+            if qualified not in TEXT_FUNCTIONS:
+                return
+            label = "text"
+        strings = self._strings
+        builder = AstBuilder(self._scopes[-1], self._module_constants(), strings)
+        query = args[0][1]
+        text = builder.query_text(query)
+        if not looks_like_sql(text) or _PRAGMA.match(text):
+            return
+        if builder.is_built(query):
+            bad = builder.unsafe_part(query)
+            if bad is not None:
+                self.report(node, func=label, how=self._how(query, builder), value=_short(strings.code(bad)))
+                return
+        if label == "text" or len(args) < 2:
+            return
+        params = args[1][1]
+        if _LIKE_PARAM.search(text):
+            for value in self._param_values(params):
+                bad = self._unescaped_like(value, builder)
+                if bad is not None:
+                    self.report(
+                        value,
+                        f"LIKE pattern built from `{_short(strings.code(bad))}` without escaping % and _: "
+                        "escape the wildcards (with ESCAPE '\\') or match with INSTR(LOWER(col), LOWER(?)) > 0",
+                    )
+                    return
+        if _MATCH_PARAM.search(text):
+            for value in self._param_values(params):
+                if self._quote_only(value, builder.scope):
+                    self.report(
+                        value,
+                        f"FTS MATCH term `{_short(strings.code(value))}` is only quote-escaped: strip FTS5 "
+                        "operators (* ( ) + - ^ AND OR NOT NEAR) and quote the whole term as one phrase",
+                    )
+                    return
+
+    def _param_values(self, params: ast.AST, depth: int = 0) -> list[ast.AST]:
+        if isinstance(params, (ast.Tuple, ast.List)):
+            return [e for e in params.elts if not isinstance(e, ast.Starred)]
+        if isinstance(params, ast.Dict):
+            return [v for k, v in zip(params.keys, params.values) if k is not None]
+        if isinstance(params, ast.Name) and depth < 3:
+            out: list[ast.AST] = []
+            for value in self._scopes[-1].assigns.get(params.id, []):
+                out.extend(self._param_values(value, depth + 1))
+            return out
+        return []
+
+    def _unescaped_like(self, value: ast.AST, builder: AstBuilder, depth: int = 0) -> ast.AST | None:
+        if isinstance(value, ast.Name) and depth < 3:
+            for assigned in builder.scope.assigns.get(value.id, []):
+                found = self._unescaped_like(assigned, builder, depth + 1)
+                if found is not None:
+                    return found
+            return None
+        parts: list[ast.AST] = []
+        wildcard = False
+        if self._strings.is_fstring(value):
+            for part in self._strings.text_parts(value):  # type: ignore[arg-type]
+                if isinstance(part, str):
+                    wildcard = wildcard or "%" in part
+                else:
+                    parts.append(part)
+        elif isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
+            stack: list[ast.AST] = [value]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+                    stack.extend((node.right, node.left))
+                elif ast_string_text(node) is not None:
+                    wildcard = wildcard or "%" in (ast_string_text(node) or "")
+                else:
+                    parts.append(node)
+        if not wildcard:
+            return None
+        for part in parts:
+            if not builder.safe(part) and not _ast_escapes_wildcards(part, builder.scope):
+                return part
+        return None
+
+    def _quote_only(self, value: ast.AST, scope: AstScope, depth: int = 0) -> bool:
+        if isinstance(value, ast.Name) and depth < 3:
+            return any(self._quote_only(v, scope, depth + 1) for v in scope.assigns.get(value.id, []))
+        if self._strings.is_fstring(value):
+            return any(
+                self._quote_only(p.value, scope, depth + 1)
+                for p in value.values  # type: ignore[attr-defined]
+                if isinstance(p, ast.FormattedValue)
+            )
+        if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
+            return self._quote_only(value.left, scope, depth + 1) or self._quote_only(value.right, scope, depth + 1)
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "replace":
+            args = source_args(value)
+            if args and ast_string_text(args[0][1]) == '"':
+                return not isinstance(value.func.value, ast.Call)
+        return False
+
+    def _how(self, query: ast.AST, builder: AstBuilder, depth: int = 0) -> str:
+        if isinstance(query, ast.Name) and depth < 3:
+            for value in builder.scope.assigns.get(query.id, []):
+                if builder.is_built(value):
+                    return self._how(value, builder, depth + 1)
+        if self._strings.is_fstring(query):
+            return "an f-string"
+        if isinstance(query, ast.BinOp):
+            return "%-formatting" if isinstance(query.op, ast.Mod) else "string concatenation"
+        if isinstance(query, ast.Call):
+            return ".format()"
+        return "string building"
+
+
+def _ast_escapes_wildcards(node: ast.AST, scope: AstScope, depth: int = 0) -> bool:
+    if isinstance(node, ast.Name) and depth < 3:
+        values = scope.assigns.get(node.id, [])
+        return bool(values) and all(_ast_escapes_wildcards(v, scope, depth + 1) for v in values)
+    while isinstance(node, ast.Call):
+        func = node.func
+        name = (ast_dotted(func) or "").rsplit(".", 1)[-1].lower()
+        if "escape" in name:
+            return True
+        args = source_args(node)
+        if isinstance(func, ast.Attribute) and func.attr == "replace" and args:
+            if ast_string_text(args[0][1]) in ("%", "_"):
+                return True
+            node = func.value
+            continue
+        if isinstance(func, ast.Attribute) and func.attr in ("lower", "upper", "strip"):
+            node = func.value
+            continue
+        return False
+    return False
 
 
 class SqlBuiltFromStrings(Rule):
@@ -52,6 +309,7 @@ class SqlBuiltFromStrings(Rule):
     """
 
     code = "RMD109"
+    ast_checker = _Fast
     name = "sql-built-from-strings"
     message = "{func}() runs SQL built with {how} from `{value}`: pass values as query parameters and take identifiers from a constant allow-list"
     severity = Severity.CRITICAL
