@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.code_exec import constant_text
+from remediation_lint.analysis.code_exec import ast_constant_text, constant_text
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.analysis.secrets import is_secret_name
 from remediation_lint.rule import FixSafety, Invalid, Provenance, Rule, Severity, Valid
 
@@ -10,6 +13,113 @@ _ENV_READERS = {"os.getenv": "getenv", "os.environ.get": "get", "os.environ.setd
 _JWT_CALLS = frozenset({"jwt.encode", "jwt.decode", "jose.jwt.encode", "jose.jwt.decode"})
 _SETTINGS_BASES = ("BaseSettings",)
 _SETTINGS_SUFFIXES = ("Settings", "Config", "Configuration")
+
+
+def _ast_args(call: ast.Call) -> list[tuple[str | None, ast.expr]]:
+    """The call's arguments in source order as LibCST lists them: (keyword or None, value); a ``*x``/``**x``
+    argument gives x with keyword None/"**"."""
+    items: list[tuple[tuple[int, int], str | None, ast.expr]] = []
+    for arg in call.args:
+        value = arg.value if isinstance(arg, ast.Starred) else arg
+        items.append(((arg.lineno, arg.col_offset), "*" if isinstance(arg, ast.Starred) else None, value))
+    for kw in call.keywords:
+        items.append(((kw.lineno, kw.col_offset), kw.arg if kw.arg is not None else "**", kw.value))
+    items.sort(key=lambda item: item[0])
+    return [(name, value) for _, name, value in items]
+
+
+def _ast_default(args: list[tuple[str | None, ast.expr]], position: int = 1) -> ast.expr | None:
+    for name, value in args:
+        if name == "default":
+            return value
+    positional = [value for name, value in args if name is None]
+    return positional[position] if len(positional) > position else None
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, (ast.Name, ast.Attribute)) or not (node.args or node.keywords):
+            return
+        dotted = self.context.dotted(func)
+        if dotted is None:
+            return
+        qualified = self.context.qualified(func)
+        args = _ast_args(node)
+        if qualified in _JWT_CALLS:
+            self._check_jwt(node, qualified, args)
+            return
+        env = _ENV_READERS.get(qualified or "")
+        if env is None and dotted not in self.opts["config_getters"]:
+            return
+        name, first = args[0]
+        key = ast_constant_text(first) if name in (None, "*") else None
+        if key is None or not is_secret_name(key):
+            return
+        default_value = _ast_default(args)
+        if default_value is None:
+            return
+        default = ast_constant_text(default_value)
+        if default is None or len(default) >= self.opts["min_length"]:
+            return
+        fix = None
+        head = _ast_os_head(func)
+        if env in ("getenv", "get") and len(args) == 2 and head is not None and self.context.imports.qualify(head) == "os":
+            fix = FixSafety.UNSAFE
+        self.report(node, setting=repr(key), default=repr(default), min_length=self.opts["min_length"], fix=fix)
+
+    def _check_jwt(self, node: ast.Call, qualified: str, args: list[tuple[str | None, ast.expr]]) -> None:
+        key_value = None
+        for name, value in args:
+            if name == "key":
+                key_value = value
+        if key_value is None and len(args) >= 2 and args[1][0] in (None, "*", "**"):
+            key_value = args[1][1]
+        if key_value is None:
+            return
+        key = ast_constant_text(key_value)
+        if key is None or len(key) >= self.opts["min_length"]:
+            return
+        self.report(node, message=f"{qualified}() with the literal key {key!r}: anyone can forge these tokens; "
+                    f"use a required secret of at least {self.opts['min_length']} characters from configuration")
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is None or not isinstance(node.target, ast.Name):
+            return
+        cls = self.context.enclosing_class()
+        if cls is None or self.context.enclosing_function() is not None or not self._is_settings_class(cls):
+            return
+        name = node.target.id
+        if not is_secret_name(name):
+            return
+        value = node.value
+        if isinstance(value, ast.Call) and (self.context.dotted(value.func) or "").rsplit(".", 1)[-1] in ("Field", "SecretStr"):
+            default_value = _ast_default(_ast_args(value), position=0)
+            if default_value is None:
+                return
+            value = default_value
+        default = ast_constant_text(value)
+        if default is None or len(default) >= self.opts["min_length"]:
+            return
+        self.report(node, setting=f"field {name!r}", default=repr(default), min_length=self.opts["min_length"])
+
+    def _is_settings_class(self, cls: ast.ClassDef) -> bool:
+        for base in cls.bases:
+            if isinstance(base, ast.Starred):
+                base = base.value
+            dotted = self.context.dotted(base) or ""
+            if dotted.rsplit(".", 1)[-1] in _SETTINGS_BASES:
+                return True
+        return cls.name.endswith(_SETTINGS_SUFFIXES)
+
+
+def _ast_os_head(func: ast.expr) -> str | None:
+    node = func
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) and node is not func else None
 
 
 class WeakSecretDefault(Rule):
@@ -39,6 +149,7 @@ class WeakSecretDefault(Rule):
     """
 
     code = "RMD106"
+    ast_checker = _Fast
     name = "weak-secret-default"
     message = "secret setting {setting} read with default {default}: require it (no default) and check at startup that it is at least {min_length} characters"
     severity = Severity.CRITICAL
