@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 import libcst as cst
 
-from remediation_lint.analysis.threads import ClassThreads, enclosing_class_node, event_attrs, thread_info
+from remediation_lint.analysis.names import ast_dotted
+from remediation_lint.analysis.threads import (
+    ClassThreads,
+    ast_enclosing_class_node,
+    ast_thread_info,
+    enclosing_class_node,
+    event_attrs,
+    thread_info,
+)
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.threads import STOP_METHOD_PREFIXES, STOP_NAME_HINTS
 from remediation_lint.rule import FixSafety, Invalid, Provenance, Rule, Severity, Valid
 
@@ -21,6 +31,159 @@ class _Signal:
     attr: str  # the event or flag attribute
     is_event: bool
     statement: cst.SimpleStatementLine | None
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._signals: list[_Signal] = []
+        self._starts: dict[tuple[int, str], ast.Call] = {}
+        self._joined: set[str] = set()
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, ast.Attribute):
+            return
+        method = func.attr
+        if method == "join":
+            if isinstance(func.value, ast.Attribute):
+                self._joined.add(func.value.attr)
+            return
+        if method not in ("start", "set"):
+            return
+        dotted = ast_dotted(func.value)
+        if dotted is None or not dotted.startswith("self."):
+            return
+        parts = dotted.split(".")
+        cls = ast_enclosing_class_node(self.context)
+        if cls is None:
+            return
+        if method == "start" and len(parts) == 2:
+            self._starts.setdefault((id(cls), parts[1]), node)
+        elif method == "set" and len(parts) in (2, 3):
+            self._signals.append(
+                _Signal(cls, self._method(), parts[1] if len(parts) == 3 else None, parts[-1], True, self._statement())  # type: ignore[arg-type]
+            )
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        value = node.value
+        if not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
+            return
+        for target in node.targets:
+            dotted = ast_dotted(target)
+            if dotted is None or not dotted.startswith("self.") or dotted.count(".") not in (1, 2):
+                continue
+            parts = dotted.split(".")
+            flag = parts[-1]
+            if not any(hint in flag.lower() for hint in STOP_NAME_HINTS):
+                continue
+            positive = any(word in flag.lower() for word in ("running", "alive", "active"))
+            if (value.value is False) != positive:
+                continue
+            cls = ast_enclosing_class_node(self.context)
+            if cls is not None:
+                self._signals.append(
+                    _Signal(cls, self._method(), parts[1] if len(parts) == 3 else None, flag, False, self._statement())  # type: ignore[arg-type]
+                )
+
+    def _method(self):
+        method = None
+        for node in reversed(self.context.scopes):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                method = node
+            elif isinstance(node, ast.ClassDef):
+                return method
+        return None
+
+    def _statement(self):
+        """Truthy when LibCST finds a ``SimpleStatementLine`` around the node: the innermost statement is a
+        simple one on its own line (not a one-line suite ``if x: stop.set()``)."""
+        stack = self.context.stack
+        for i in range(len(stack) - 1, 0, -1):
+            stmt = stack[i]
+            if not isinstance(stmt, ast.stmt):
+                continue
+            if isinstance(stmt, _COMPOUND):
+                return None
+            parent = stack[i - 1]
+            if isinstance(parent, ast.Module):
+                return stmt
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(parent, field, None)
+                if isinstance(block, list) and any(s is stmt for s in block):
+                    first = block[0]
+                    line = self.context.source.splitlines()[first.lineno - 1]
+                    return stmt if not line[: first.col_offset].strip() else None
+            return None
+        return None
+
+    def finish(self) -> None:
+        if not self._signals or not self._starts:
+            return
+        info = ast_thread_info(self.context)
+        by_name = {c.name: c for c in info.classes.values()}
+        for cls in info.classes.values():
+            threads = [
+                attr
+                for attr in cls.attrs_of(_THREAD_CTORS)
+                if (id(cls.node), attr) in self._starts and attr not in self._joined
+            ]
+            if not threads:
+                continue
+            signals = _signals_for(self._signals, cls, info, by_name)
+            if not signals:
+                continue
+            in_stop = [s for s in signals if s.method is not None and _is_stop_method(s.method.name)]
+            if not in_stop:
+                for thread in threads:
+                    first = signals[0].method
+                    self.report(
+                        self._starts[(id(cls.node), thread)],
+                        owner=cls.name, thread=thread, method=first.name if first is not None else "<module>",
+                        path=f"self.{thread}",
+                    )
+                continue
+            seen: set[int] = set()
+            for signal in in_stop:
+                if id(signal.method) in seen:
+                    continue
+                seen.add(id(signal.method))
+                prefix = "self" if signal.ref is None else f"self.{signal.ref}"
+                for thread in threads:
+                    fix = None
+                    if len(threads) == 1 and isinstance(signal.method, ast.FunctionDef) and signal.statement is not None:
+                        fix = FixSafety.SAFE
+                    self.report(
+                        signal.method, owner=cls.name, thread=thread, method=signal.method.name,
+                        path=f"{prefix}.{thread}", fix=fix,
+                    )
+
+
+_COMPOUND = (
+    ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.FunctionDef,
+    ast.AsyncFunctionDef, ast.ClassDef, ast.Match, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
+)
+
+
+def _signals_for(all_signals, cls: ClassThreads, info, by_name) -> list[_Signal]:
+    events = set(event_attrs(cls))
+    out = []
+    for signal in all_signals:
+        if signal.is_event and signal.attr not in events:
+            continue
+        if signal.ref is None:
+            if signal.cls is cls.node:
+                out.append(signal)
+            continue
+        owner = info.class_info(signal.cls)
+        if owner is None:
+            continue
+        ctors = owner.attr_ctors.get(signal.ref, set())
+        if cls.name in ctors and by_name.get(cls.name) is cls:
+            out.append(signal)
+    return out
 
 
 class ThreadNeverJoined(Rule):
@@ -51,6 +214,7 @@ class ThreadNeverJoined(Rule):
     """
 
     code = "RMD304"
+    ast_checker = _Fast
     name = "thread-never-joined"
     message = "{owner}.{thread} is told to stop in {method}() but never joined: call {path}.join(timeout=5) after the signal"
     severity = Severity.MEDIUM
