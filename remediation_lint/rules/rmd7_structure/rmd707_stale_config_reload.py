@@ -1,11 +1,194 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+from typing import Iterator
 
 import libcst as cst
 
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, FixSafety, Invalid, Provenance, Rule, Severity, Valid
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_COMPOUND = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While, ast.With,
+    ast.AsyncWith, ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()), *((ast.Match,) if hasattr(ast, "Match") else ()),
+)
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode): the whole rule works on the module's top level."""
+
+    def finish(self) -> None:
+        tree = self.context.tree
+        names = set(self.opts["loader_names"])
+        loaders: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        for stmt in tree.body:
+            if isinstance(stmt, _DEFS) and stmt.name in names:
+                loaders[stmt.name] = stmt
+        if not loaders:
+            return
+        if not self.context.source.isascii():
+            self.defer()  # ast normalises non-ASCII identifiers; LibCST keeps them as written
+            return
+        for name, func in loaders.items():
+            constants = _ast_import_time_constants(tree, name)
+            if not constants:
+                continue
+            where = self._name_node(func)
+            if where is None:
+                self.defer()
+                return
+            shown = ", ".join(constants[:3]) + (" ..." if len(constants) > 3 else "")
+            self.report(where, name=name, constants=shown, fix=self._fix(name))
+
+    def _name_node(self, func: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST | None:
+        lines = self.context.source.splitlines()
+        line = lines[func.lineno - 1].decode("utf-8") if func.lineno <= len(lines) else ""
+        match = re.compile(r"(?:async\s+)?def\s+" + re.escape(func.name) + r"\b").match(line, func.col_offset)
+        if match is None:
+            return None
+        node = ast.AST()
+        node.lineno = node.end_lineno = func.lineno
+        node.end_col_offset = match.end()
+        node.col_offset = match.end() - len(func.name)
+        return node
+
+    def _fix(self, name: str) -> FixSafety | None:
+        tree = self.context.tree
+        new = f"_{name}"
+        if _ast_bound_at_module_level(tree, new) or self._exported(tree, name) or _ast_imported(tree, name):
+            return None
+        if self.rule._used_elsewhere(self, name):  # type: ignore[attr-defined]
+            return None
+        return FixSafety.SAFE
+
+    def _exported(self, tree: ast.Module, name: str) -> bool:
+        source = self.context.source
+        for small in _ast_small_statements(tree):
+            if "__all__" in _ast_targets(small):
+                text = ast.get_source_segment(source.decode("utf-8"), small) or ""
+                if f'"{name}"' in text.replace("'", '"'):
+                    return True
+        return False
+
+
+def _ast_small_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    for stmt in tree.body:
+        if not isinstance(stmt, _COMPOUND):
+            yield stmt
+
+
+def _ast_targets(small: ast.stmt) -> list[str]:
+    if isinstance(small, ast.Assign):
+        return [t.id for t in small.targets if isinstance(t, ast.Name)]
+    if isinstance(small, ast.AnnAssign) and isinstance(small.target, ast.Name) and small.value is not None:
+        return [small.target.id]
+    return []
+
+
+def _ast_identifiers(node: ast.AST) -> Iterator[str]:
+    """Every identifier under ``node`` (LibCST's ``Name`` nodes: names, attributes, parameters, keywords...)."""
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            yield sub.id
+        elif isinstance(sub, ast.Attribute):
+            yield sub.attr
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield sub.name
+        elif isinstance(sub, ast.arg):
+            yield sub.arg
+        elif isinstance(sub, ast.keyword):
+            if sub.arg:
+                yield sub.arg
+        elif isinstance(sub, ast.alias):
+            yield from sub.name.split(".")
+            if sub.asname:
+                yield sub.asname
+        elif isinstance(sub, ast.ImportFrom):
+            if sub.module:
+                yield from sub.module.split(".")
+        elif isinstance(sub, (ast.Global, ast.Nonlocal)):
+            yield from sub.names
+        elif isinstance(sub, ast.ExceptHandler):
+            if sub.name:
+                yield sub.name
+        elif type(sub).__name__ in ("MatchAs", "MatchStar"):
+            if sub.name:  # type: ignore[attr-defined]
+                yield sub.name  # type: ignore[attr-defined]
+        elif type(sub).__name__ == "MatchMapping":
+            if sub.rest:  # type: ignore[attr-defined]
+                yield sub.rest  # type: ignore[attr-defined]
+        elif type(sub).__name__ == "MatchClass":
+            yield from sub.kwd_attrs  # type: ignore[attr-defined]
+
+
+def _ast_mentions(node: ast.AST, names: set[str]) -> bool:
+    return bool(names) and any(ident in names for ident in _ast_identifiers(node))
+
+
+def _ast_calls(node: ast.AST, name: str) -> bool:
+    return any(
+        isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == name for sub in ast.walk(node)
+    )
+
+
+def _ast_import_time_constants(tree: ast.Module, loader: str) -> list[str]:
+    tainted: set[str] = set()
+    helpers: set[str] = set()
+    constants: list[str] = []
+    for stmt in tree.body:
+        if isinstance(stmt, _DEFS):
+            if any(_ast_mentions(s, tainted) for s in stmt.body):
+                helpers.add(stmt.name)
+            continue
+        if isinstance(stmt, _COMPOUND):
+            continue
+        targets = _ast_targets(stmt)
+        if not targets:
+            continue
+        value = stmt.value  # type: ignore[attr-defined]
+        uses_config = _ast_calls(value, loader) or any(_ast_calls(value, h) for h in helpers)
+        if not uses_config:
+            uses_config = _ast_mentions(value, tainted)
+        if not uses_config:
+            continue
+        for target in targets:
+            tainted.add(target)
+            if target.isupper():
+                constants.append(target)
+    if not any(not _ast_is_direct_call(tree, c, loader) for c in constants):
+        return []
+    return constants
+
+
+def _ast_is_direct_call(tree: ast.Module, name: str, loader: str) -> bool:
+    for small in _ast_small_statements(tree):
+        if name in _ast_targets(small):
+            value = small.value  # type: ignore[attr-defined]
+            return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == loader
+    return False
+
+
+def _ast_bound_at_module_level(tree: ast.Module, name: str) -> bool:
+    for stmt in tree.body:
+        if isinstance(stmt, (*_DEFS, ast.ClassDef)) and stmt.name == name:
+            return True
+        if name in _ast_targets(stmt):
+            return True
+    return False
+
+
+def _ast_imported(tree: ast.Module, name: str) -> bool:
+    for small in _ast_small_statements(tree):
+        if isinstance(small, ast.ImportFrom):
+            for alias in small.names:
+                if alias.name == "*":
+                    break
+                if (alias.asname or alias.name) == f"_{name}":
+                    return True
+    return False
 
 
 class StaleConfigReload(Rule):
@@ -33,6 +216,7 @@ class StaleConfigReload(Rule):
     """
 
     code = "RMD707"
+    ast_checker = _Fast
     name = "stale-config-reload"
     message = "public {name}() looks reloadable but {constants} are computed from the config at import time: make it private (_{name})"
     severity = Severity.LOW
