@@ -1,10 +1,82 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.handlers import is_logging_call
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.handlers import ast_inside_handler, ast_is_logging_call, is_logging_call
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
+
+_AST_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_HARMLESS = frozenset({"str", "repr", "time.time", "time.monotonic", "datetime.now", "datetime.utcnow", "type", "len", "getattr"})
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if not _ast_is_true(node.value):
+            return
+        for target in node.targets:
+            self._check(node, target, node.value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None and _ast_is_true(node.value):
+            self._check(node, node.target, node.value)
+
+    def _check(self, stmt: ast.stmt, target: ast.expr, value: ast.expr) -> None:
+        names: list[str] = []
+        if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple):
+            for t, v in zip(target.elts, value.elts):
+                if _ast_is_true(_unstar(v)):
+                    name = ast_dotted(_unstar(t))
+                    if name:
+                        names.append(name)
+        else:
+            name = ast_dotted(target)
+            if name:
+                names.append(name)
+        flags = set(self.opts["flag_names"])
+        hits = [n for n in names if n.rsplit(".", 1)[-1] in flags]
+        if not hits:
+            return
+        handler = ast_inside_handler(self.context.stack)
+        if handler is None:
+            return
+        if _ast_fallback_before(handler.body, stmt):
+            return
+        self.report(stmt, target=hits[0])
+
+
+def _unstar(expr: ast.expr) -> ast.expr:
+    return expr.value if isinstance(expr, ast.Starred) else expr
+
+
+def _ast_is_true(expr: ast.expr) -> bool:
+    if isinstance(expr, ast.Tuple):
+        return any(_ast_is_true(_unstar(el)) for el in expr.elts)
+    return isinstance(expr, ast.Constant) and expr.value is True
+
+
+def _ast_fallback_before(body: list[ast.stmt], stop: ast.stmt) -> bool:
+    """``_CallFinder``: a non-logging call in the handler (pre-order, source order) before ``stop``."""
+    todo: list[ast.AST] = list(reversed(body))
+    while todo:
+        node = todo.pop()
+        if node is stop:
+            return False
+        if isinstance(node, _AST_SCOPES):
+            continue
+        if isinstance(node, ast.Expr) and ast_is_logging_call(node.value):
+            continue
+        if isinstance(node, ast.Call):
+            name = ast_dotted(node.func) or ""
+            if name not in _HARMLESS and not name.endswith((".time", ".monotonic", ".now", ".utcnow")):
+                return True
+        todo.extend(reversed(list(ast.iter_child_nodes(node))))
+    return False
 
 
 class SuccessFlagInExcept(Rule):
@@ -27,6 +99,7 @@ class SuccessFlagInExcept(Rule):
     """
 
     code = "RMD403"
+    ast_checker = _Fast
     name = "success-flag-in-except"
     message = "`{target} = True` in an `except` handler marks a failed load as done: record a failed state and retry later"
     severity = Severity.HIGH
