@@ -1,9 +1,28 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.threads import POOL, thread_info
+from remediation_lint.analysis.threads import POOL, ast_thread_info, thread_info
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        ctx = self.context
+        if ctx.qualified(node.func) != "time.sleep":
+            return
+        func = ctx.enclosing_function()
+        if not isinstance(func, ast.FunctionDef):
+            return
+        info = ast_thread_info(ctx)
+        if POOL not in info.kinds(func):
+            return
+        self.report(node, func=func.name, why=info.why(func))
 
 
 class SleepInPoolWorker(Rule):
@@ -28,6 +47,7 @@ class SleepInPoolWorker(Rule):
     """
 
     code = "RMD306"
+    ast_checker = _Fast
     name = "sleep-in-pool-worker"
     message = "time.sleep() in {func}() ({why}) blocks a pool worker: wait outside the pool (asyncio.sleep before run_in_executor, or a Timer)"
     severity = Severity.MEDIUM
