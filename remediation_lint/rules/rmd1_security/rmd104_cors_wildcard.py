@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.code_exec import constant_text
+from remediation_lint.analysis.code_exec import ast_constant_text, constant_text
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.web_security import (
     CORS_MIDDLEWARE,
     FLASK_CORS,
@@ -21,6 +24,116 @@ _STARLETTE_KEYWORDS = {
     "allow_headers": "headers",
 }
 _FLASK_KEYWORDS = {"origins": "origins", "methods": "methods", "allow_headers": "headers"}
+
+
+def _ast_first_value(call: ast.Call) -> ast.expr | None:
+    """The value of the call's first argument in source order (positional, starred or keyword)."""
+    arg = call.args[0] if call.args else None
+    kw = call.keywords[0] if call.keywords else None
+    if arg is not None and kw is not None and isinstance(arg, ast.Starred):
+        if (kw.lineno, kw.col_offset) < (arg.lineno, arg.col_offset):
+            arg = None
+    if arg is not None:
+        return arg.value if isinstance(arg, ast.Starred) else arg
+    return kw.value if kw is not None else None
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    _module_values: dict[str, ast.expr] | None = None
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, (ast.Name, ast.Attribute)):
+            return
+        last = func.id if isinstance(func, ast.Name) else func.attr
+        if last == "add_middleware" and isinstance(func, ast.Attribute):
+            first = _ast_first_value(node)
+            if first is not None and self._is_cors_class(first):
+                self._check(node, _STARLETTE_KEYWORDS)
+            return
+        if last == "Middleware":
+            first = _ast_first_value(node)
+            if first is not None and self._is_cors_class(first) and self.context.qualified(func) in MIDDLEWARE_WRAPPERS:
+                self._check(node, _STARLETTE_KEYWORDS)
+            return
+        if last == "CORSMiddleware":
+            if self.context.qualified(func) in CORS_MIDDLEWARE:
+                self._check(node, _STARLETTE_KEYWORDS)
+            return
+        if last in ("CORS", "cross_origin") and self.context.qualified(func) in FLASK_CORS:
+            self._check(node, _FLASK_KEYWORDS)
+
+    def _is_cors_class(self, expr: ast.expr) -> bool:
+        return self.context.qualified(expr) in CORS_MIDDLEWARE
+
+    def _check(self, call: ast.Call, keywords: dict[str, str]) -> None:
+        credentials = any(
+            kw.arg in ("allow_credentials", "supports_credentials")
+            and isinstance(kw.value, ast.Constant)
+            and kw.value.value is True
+            for kw in call.keywords
+        )
+        for kw in call.keywords:
+            if kw.arg is None or kw.arg not in keywords:
+                continue
+            keyword = kw.arg
+            what = keywords[keyword]
+            literal, shown = self._wildcard(kw.value, regex=keyword == "allow_origin_regex")
+            if literal is None:
+                continue
+            fix = None
+            if what == "origins":
+                extra = " (and allow_credentials=True hands them the user's cookies)" if credentials else ""
+                advice = "list the trusted origins explicitly, e.g. from configuration"
+            else:
+                extra = ""
+                advice = f"list the {what} the API uses"
+                if literal is kw.value and isinstance(literal, (ast.List, ast.Tuple)):
+                    fix = FixSafety.SAFE
+            self.report(kw, keyword=keyword, value=shown, what=what.rstrip("s") if what != "origins" else "origin",
+                        extra=extra, advice=advice, fix=fix)
+
+    def _wildcard(self, value: ast.expr, *, regex: bool) -> tuple[ast.expr | None, str]:
+        shown = None
+        if isinstance(value, ast.Name):
+            bound = self._module_value(value.id)
+            if bound is None:
+                return None, ""
+            shown = value.id
+            value = bound
+        if regex:
+            text = ast_constant_text(value)
+            if text is not None and text in WILDCARD_ORIGIN_REGEXES:
+                return value, shown or repr(text)
+            return None, ""
+        if ast_constant_text(value) == "*":
+            return value, shown or '"*"'
+        if isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+            for element in value.elts:
+                if not isinstance(element, ast.Starred) and ast_constant_text(element) == "*":
+                    return value, shown or '["*"]'
+        return None, ""
+
+    def _module_value(self, name: str) -> ast.expr | None:
+        if self._module_values is None:
+            values: dict[str, ast.expr] = {}
+            seen: set[str] = set()
+            for stmt in self.context.tree.body:
+                target = None
+                if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+                    target, val = stmt.targets[0], stmt.value
+                elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                    target, val = stmt.target, stmt.value
+                if isinstance(target, ast.Name):
+                    if target.id in seen:
+                        values.pop(target.id, None)
+                    else:
+                        values[target.id] = val
+                    seen.add(target.id)
+            self._module_values = values
+        return self._module_values.get(name)
 
 
 class CorsWildcard(Rule):
@@ -52,6 +165,7 @@ class CorsWildcard(Rule):
     """
 
     code = "RMD104"
+    ast_checker = _Fast
     name = "cors-wildcard"
     message = "CORS {keyword}={value} allows every {what}{extra}: {advice}"
     severity = Severity.HIGH
