@@ -1,10 +1,19 @@
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
-from remediation_lint.analysis.subprocesses import keyword, positional, string_value
+from remediation_lint.analysis.subprocesses import (
+    ast_keyword,
+    ast_positional,
+    ast_string_value,
+    keyword,
+    positional,
+    string_value,
+)
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 #: ``re`` functions taking a pattern first, and the position of their ``flags`` argument
@@ -38,6 +47,35 @@ def greedy_json_span(pattern: str, dotall: bool) -> str | None:
     return None
 
 
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        qualified = self.context.qualified(node.func)
+        flags_index = _RE_FUNCTIONS.get(qualified or "")
+        if flags_index is None:
+            return
+        args = ast_positional(node)
+        pattern_arg = ast_keyword(node, "pattern")
+        pattern_expr = args[0] if args else (pattern_arg.value if pattern_arg else None)
+        pattern = ast_string_value(pattern_expr) if pattern_expr is not None else None
+        if pattern is None:
+            return
+        flags_arg = ast_keyword(node, "flags")
+        flags = flags_arg.value if flags_arg is not None else (args[flags_index] if len(args) > flags_index else None)
+        span = greedy_json_span(pattern, self._dotall(flags))
+        if span is not None:
+            self.report(node, span=span)
+
+    def _dotall(self, flags: ast.expr | None) -> bool:
+        if flags is None:
+            return False
+        if isinstance(flags, ast.BinOp):
+            return self._dotall(flags.left) or self._dotall(flags.right)
+        name = self.context.qualified(flags) or self.context.dotted(flags) or ""
+        return name.rsplit(".", 1)[-1] in ("DOTALL", "S")
+
+
 class GreedyJsonRegex(Rule):
     """A greedy regex grabs "the JSON" from the first `{` to the last `}` of a model's answer.
 
@@ -62,6 +100,7 @@ class GreedyJsonRegex(Rule):
     """
 
     code = "RMD605"
+    ast_checker = _Fast
     name = "greedy-json-regex"
     message = "greedy regex {span} spans from the first opener to the last closer: parse with json.JSONDecoder().raw_decode(text, text.index(\"{{\")) instead"
     severity = Severity.MEDIUM
