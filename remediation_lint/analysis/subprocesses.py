@@ -510,8 +510,10 @@ class AstProcessTracker:
     """``ProcessTracker``'s twin on ``ast`` (fed from FunctionDef/AsyncFunctionDef, Assign, AnnAssign,
     With/AsyncWith visits). Raises ``AstUndecidable`` where a command cannot be read exactly."""
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx, processes: bool = True) -> None:
         self.ctx = ctx
+        #: False: only the literals are tracked (the rule never asks ``process_of``)
+        self.processes = processes
         self._functions: list[dict[str, ProcessInfo]] = [{}]
         self._classes: dict[int, dict[str, ProcessInfo]] = {}
         self._literals: list[dict[str, _ast.AST]] = [{}]
@@ -527,7 +529,7 @@ class AstProcessTracker:
     def on_assign(self, targets: Sequence[_ast.AST], value: _ast.AST | None) -> None:
         if value is None:
             return
-        info = ast_process_info(self.ctx, value)
+        info = ast_process_info(self.ctx, value) if self.processes else None
         literal = isinstance(value, (_ast.List, _ast.Tuple, _ast.JoinedStr, _ast.Call)) or ast_is_string_literal(value)
         for target in targets:
             name = self.ctx.dotted(target)

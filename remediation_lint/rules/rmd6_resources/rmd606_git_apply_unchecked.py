@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from remediation_lint.analysis.subprocesses import (
     UNKNOWN_WORDS,
+    AstProcessTracker,
+    AstUndecidable,
+    ast_call_command,
+    ast_first_arg,
+    ast_positional,
+    ast_string_value,
+    split_words,
     ProcessTracker,
     call_command,
     positional,
@@ -12,6 +21,7 @@ from remediation_lint.analysis.subprocesses import (
     string_value,
 )
 from remediation_lint.knowledge.subprocesses import COMMAND_RUNNERS
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 #: git options that take the next word as their value
@@ -49,6 +59,108 @@ def git_subcommand(words: list[str | None]) -> tuple[str | None, list[str | None
     return None, []
 
 
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._processes = AstProcessTracker(context, processes=False)
+        self._checked: list[bool] = [False]
+        self._undecided = False
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._processes.enter_function()
+        self._checked.append(False)
+
+    def leave_FunctionDef(self, node: ast.FunctionDef) -> None:
+        self._processes.leave_function()
+        self._checked.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    leave_AsyncFunctionDef = leave_FunctionDef
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self._processes.on_assign(node.targets, node.value)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if self._undecided:
+            return
+        try:
+            words = self._words(node)
+        except AstUndecidable:
+            self._undecided = True
+            self.defer()
+            return
+        if words is None:
+            return
+        found = git_subcommand(words)
+        if found is None or found[0] != "apply":
+            return
+        args = found[1]
+        if UNKNOWN_WORDS in args:
+            return
+        if "--check" in args:
+            self._checked[-1] = True
+            return
+        if any(arg in _THREE_WAY for arg in args):
+            return
+        if any(arg in _REPORT_ONLY for arg in args) and "--apply" not in args:
+            return
+        if self._checked[-1]:
+            return
+        func = self.context.enclosing_function()
+        name = func.name if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) else "<module>"
+        self.report(node, func=name)
+
+    def _words(self, node: ast.Call) -> list[str | None] | None:
+        ctx = self.context
+        qualified = ctx.qualified(node.func)
+        if qualified in COMMAND_RUNNERS:
+            words = ast_call_command(ctx, node, qualified, self._processes.literals)
+            if words and words[0] is None and self._program_is_git_variable(node, qualified):
+                words = ["git", *words[1:]]
+            return words
+        dotted = ctx.dotted(node.func)
+        if dotted is None:
+            return None
+        if dotted.endswith(".git.apply") or dotted == "git.apply":
+            return ["git", "apply", *(ast_string_value(arg) for arg in ast_positional(node))]
+        last = dotted.rsplit(".", 1)[-1]
+        if "git" not in last.lower():
+            return None
+        found = ast_first_arg(node)
+        if found is None or found[1]:
+            return None
+        first = found[0]
+        if isinstance(first, (ast.List, ast.Tuple)):
+            inner = [ast_string_value(el) if not isinstance(el, ast.Starred) else None for el in first.elts]
+            return ["git", *inner]
+        text = ast_string_value(first)
+        if text is None:
+            return None
+        if " " in text:
+            split = split_words(text)
+            return split if split and split[0] == "git" else ["git", *split]
+        return ["git", text, *(ast_string_value(arg) for arg in ast_positional(node)[1:])]
+
+    def _program_is_git_variable(self, node: ast.Call, qualified: str) -> bool:
+        args = ast_positional(node)
+        if not args:
+            return False
+        first = args[0]
+        if not qualified.endswith("create_subprocess_exec"):
+            literals = self._processes.literals
+            if isinstance(first, ast.Name) and first.id in literals:
+                first = literals[first.id]
+            if not isinstance(first, (ast.List, ast.Tuple)) or not first.elts:
+                return False
+            first = first.elts[0]
+            if isinstance(first, ast.Starred):
+                first = first.value
+        name = self.context.dotted(first)
+        return name is not None and "git" in name.rsplit(".", 1)[-1].lower()
+
+
 class GitApplyUnchecked(Rule):
     """`git apply` without a `git apply --check` dry run first: a bad patch fails half-way, unexplained.
 
@@ -72,6 +184,7 @@ class GitApplyUnchecked(Rule):
     """
 
     code = "RMD606"
+    ast_checker = _Fast
     name = "git-apply-unchecked"
     message = "`git apply` in {func}() runs with no `git apply --check` before it: dry-run the patch first and report why it does not apply"
     severity = Severity.MEDIUM
