@@ -1,14 +1,75 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.threads import enclosing_class_node, under_lock
+from remediation_lint.analysis.names import ast_dotted
+from remediation_lint.analysis.threads import ast_enclosing_class_node, ast_under_lock, enclosing_class_node, under_lock
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 #: methods of a sqlite3 connection that touch the database
 _CONNECTION_METHODS = frozenset(
     {"execute", "executemany", "executescript", "cursor", "commit", "rollback", "backup", "iterdump", "blobopen"}
 )
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._connections: dict[tuple[int, str], list[tuple[ast.Call, str]]] = {}
+        self._unlocked: dict[tuple[int, str], list[str]] = {}
+
+    def visit_Call(self, node: ast.Call) -> None:
+        ctx = self.context
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in _CONNECTION_METHODS:
+            key = self._key(func.value)
+            fn = ctx.enclosing_function()
+            where = fn.name if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) else "<module>"
+            if key is not None and where != "__init__":
+                locked = ast_under_lock(ctx)
+                if locked is None:
+                    self.defer()
+                elif not locked:
+                    self._unlocked.setdefault(key, []).append(where)
+            return
+        if ctx.qualified(func) != "sqlite3.connect":
+            return
+        if not any(
+            kw.arg == "check_same_thread" and isinstance(kw.value, ast.Constant) and kw.value.value is False
+            for kw in node.keywords
+        ):
+            return
+        parent = ctx.parent()
+        if not isinstance(parent, (ast.Assign, ast.AnnAssign)) or parent.value is not node:
+            return
+        targets = list(parent.targets) if isinstance(parent, ast.Assign) else [parent.target]
+        for target in targets:
+            if isinstance(target, ast.Name) and ctx.enclosing_function() is not None:
+                continue
+            key = self._key(target)
+            if key is not None:
+                self._connections.setdefault(key, []).append((node, ast_dotted(target) or ""))
+
+    def _key(self, expr: ast.AST) -> tuple[int, str] | None:
+        if isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name) and expr.value.id == "self":
+            cls = ast_enclosing_class_node(self.context)
+            return (id(cls), expr.attr) if cls is not None else None
+        if isinstance(expr, ast.Name):
+            return (0, expr.id)
+        return None
+
+    def finish(self) -> None:
+        for key, calls in self._connections.items():
+            unlocked = self._unlocked.get(key)
+            if not unlocked:
+                continue
+            for call, text in calls:
+                self.report(call, target=text, where=unlocked[0])
 
 
 class SqliteSharedAcrossThreads(Rule):
@@ -37,6 +98,7 @@ class SqliteSharedAcrossThreads(Rule):
     """
 
     code = "RMD308"
+    ast_checker = _Fast
     name = "sqlite-shared-across-threads"
     message = "sqlite3 connection {target} has check_same_thread=False but is used without a lock in {where}(): serialise every use with a threading.Lock or open one connection per thread"
     severity = Severity.HIGH
