@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.analysis.sql_building import AstStrings, CannotTell, source_args
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 _EXISTS = r"already (?:registered|exists?|in use|taken|signed up)|\b(?:in use|taken)\b|exists already|account exists"
@@ -17,6 +20,303 @@ PASSWORD_CHECKS = frozenset({
 })
 #: calls that answer the client
 _RESPONSES = frozenset({"HTTPException", "JSONResponse", "abort", "HTTPError", "Response", "jsonify", "make_response"})
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode); defers when an answer holds an implicitly
+    concatenated string or an f-string whose LibCST text parts differ from ``ast``'s."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._auth_re = re.compile(self.opts["auth_functions"], re.I)
+        self._texts = [
+            (re.compile(_EXISTS, re.I), "the account already exists"),
+            (re.compile(_MISSING, re.I), "the account does not exist"),
+            (re.compile(_PASSWORD, re.I), "only the password was wrong"),
+        ]
+        self._strings = AstStrings(context.source)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if not self._auth_re.search(node.name):
+            return
+        try:
+            self._check(node)
+        except CannotTell:
+            self.defer()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _check(self, node: ast.FunctionDef) -> None:
+        name = node.name
+        if not self._about_accounts(node):
+            return
+        scan = _AstScan(self._strings)
+        scan.run(node.body)
+        timing_reported = False
+        reported: set[int] = set()
+        for stmt, strings in scan.answers:
+            for string in strings:
+                text = self._text(string)
+                if text is None:
+                    continue
+                for pattern, what in self._texts:
+                    if pattern.search(text):
+                        self.report(string, where=name, what=what, text=_short(text))
+                        reported.add(id(string))
+                        reported.add(id(stmt))
+                        break
+        if re.search(r"regist|sign_?up", name, re.I):
+            for call in scan.conflicts:
+                strings = _ast_strings(call, set(), self._strings)
+                if any(id(s) in reported for s in strings):
+                    continue
+                self.report(call, f"{name}() answers 409 Conflict, which tells the caller the account exists: answer 400 with one generic message")
+        if re.search(r"log_?in|sign_?in|authenticate", name, re.I) and scan.password_checks:
+            first_check = min(scan.password_checks)
+            for order, _if_node, smalls in scan.missing_user_exits:
+                if any(id(small) in reported for small in smalls):
+                    continue
+                if order < first_check and not timing_reported:
+                    line = ast.AST()
+                    line.lineno, line.col_offset = smalls[0].lineno, smalls[0].col_offset  # type: ignore[attr-defined]
+                    line.end_lineno, line.end_col_offset = smalls[-1].end_lineno, smalls[-1].end_col_offset  # type: ignore[attr-defined]
+                    self.report(
+                        line,
+                        f"{name}() leaves before checking a password hash when the user is missing, so unknown accounts "
+                        "answer faster: check the password against a dummy hash in that case too",
+                    )
+                    timing_reported = True
+
+    def _text(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Constant):
+            return node.value if isinstance(node.value, str) else None
+        if isinstance(node, ast.JoinedStr):
+            return "".join(p if isinstance(p, str) else "{}" for p in self._strings.text_parts(node))
+        return None
+
+    def _about_accounts(self, func: ast.FunctionDef) -> bool:
+        args = func.args
+        for param in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+            if _ACCOUNT_WORDS.search(param.arg):
+                return True
+            if param.annotation is not None and _ACCOUNT_WORDS.search(ast_dotted(param.annotation) or ""):
+                return True
+        source = self._strings.source
+        todo: list[ast.AST] = list(func.body)
+        while todo:
+            sub = todo.pop()
+            for ident in _identifiers(sub):
+                if _BODY_WORDS.search(ident):
+                    return True
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, (str, bytes)):
+                if re.search(r"email|password|users\b", source.segment(sub), re.I):
+                    if _inside_fstring(sub, source):
+                        raise CannotTell("string in an f-string")
+                    return True
+            elif isinstance(sub, ast.JoinedStr):
+                if self._strings.is_concat(sub):
+                    if re.search(r"email|password|users\b", source.segment(sub), re.I):
+                        raise CannotTell("concatenated f-string")
+                # the text parts are not SimpleStrings in LibCST: look into the expressions only
+                todo.extend(v for v in sub.values if isinstance(v, ast.FormattedValue))
+                continue
+            elif isinstance(sub, ast.FormattedValue):
+                todo.append(sub.value)
+                if sub.format_spec is not None:
+                    todo.append(sub.format_spec)
+                continue
+            todo.extend(ast.iter_child_nodes(sub))
+        return False
+
+
+def _inside_fstring(node: ast.AST, source) -> bool:
+    """Whether a constant's text may be an f-string's (its position is not its own)."""
+    try:
+        return ast.literal_eval(source.segment(node)) != node.value  # type: ignore[attr-defined]
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return True
+
+
+def _identifiers(node: ast.AST) -> list[str]:
+    """The identifiers LibCST keeps as ``Name`` nodes for this ``ast`` node."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.Attribute):
+        return [node.attr]
+    if isinstance(node, ast.keyword):
+        return [node.arg] if node.arg else []
+    if isinstance(node, ast.arg):
+        return [node.arg]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, ast.alias):
+        out = node.name.split(".")
+        return [*out, node.asname] if node.asname else out
+    if isinstance(node, ast.ImportFrom):
+        return (node.module or "").split(".") if node.module else []
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return list(node.names)
+    if isinstance(node, ast.ExceptHandler):
+        return [node.name] if node.name else []
+    if isinstance(node, (ast.MatchAs, ast.MatchStar)):
+        return [node.name] if node.name else []
+    if isinstance(node, ast.MatchMapping):
+        return [node.rest] if node.rest else []
+    if isinstance(node, ast.MatchClass):
+        return list(node.kwd_attrs)
+    return []
+
+
+def _ast_strings(node: ast.AST, seen: set[int], strings: AstStrings) -> list[ast.AST]:
+    """``_Strings``: the string literals of a subtree in source order, f-strings not looked into."""
+    out: list[ast.AST] = []
+    todo = [node]
+    while todo:
+        sub = todo.pop()
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, (str, bytes)):
+            if strings.source.single_literal(sub) is not True:
+                raise CannotTell("implicitly concatenated string")
+            if id(sub) not in seen:
+                seen.add(id(sub))
+                out.append(sub)
+            continue
+        if isinstance(sub, ast.JoinedStr):
+            if strings.is_concat(sub):
+                raise CannotTell("implicitly concatenated f-string")
+            if id(sub) not in seen:
+                seen.add(id(sub))
+                out.append(sub)
+            continue
+        todo.extend(reversed(_ordered_children(sub)))
+    return out
+
+
+def _ordered_children(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.Dict):
+        out: list[ast.AST] = []
+        for key, value in zip(node.keys, node.values):
+            if key is not None:
+                out.append(key)
+            out.append(value)
+        return out
+    if isinstance(node, ast.Call):
+        return [node.func, *(v for _, v in source_args(node))]
+    return list(ast.iter_child_nodes(node))
+
+
+class _AstScan:
+    """``_Scan`` on ``ast``: answers, 409s, password checks and early exits of one function body."""
+
+    def __init__(self, strings: AstStrings) -> None:
+        self.strings = strings
+        self.answers: list[tuple[ast.AST, list[ast.AST]]] = []
+        self.conflicts: list[ast.Call] = []
+        self.password_checks: list[int] = []
+        self.missing_user_exits: list[tuple[int, ast.If, list[ast.stmt]]] = []
+        self._order = 0
+        self._seen_strings: set[int] = set()
+
+    def run(self, body: list[ast.stmt]) -> None:
+        todo: list[ast.AST] = list(reversed(body))
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(node, ast.Raise):
+                if node.exc is not None:
+                    self._answer(node, node.exc)
+            elif isinstance(node, ast.Return):
+                if node.value is not None:
+                    self._answer(node, node.value)
+            elif isinstance(node, ast.Call):
+                self._call(node)
+            elif isinstance(node, ast.If):
+                self._if(node)
+            if isinstance(node, ast.ClassDef):
+                children = [*node.decorator_list, *node.bases, *node.keywords, *node.body]
+            else:
+                children = _ordered_children(node)
+            todo.extend(reversed(children))
+
+    def _call(self, node: ast.Call) -> None:
+        self._order += 1
+        last = (ast_dotted(node.func) or "").rsplit(".", 1)[-1]
+        if last in PASSWORD_CHECKS:
+            self.password_checks.append(self._order)
+        if last in _RESPONSES:
+            self._answer(node, node)
+            args = source_args(node)
+            status = args[0][1] if args and args[0][0] is None else None
+            for kw, value in args:
+                if kw == "status_code":
+                    status = value
+            if (isinstance(status, ast.Constant) and type(status.value) is int and status.value == 409
+                    and self.strings.source.segment(status) == "409") or (
+                (ast_dotted(status) or "").endswith("HTTP_409_CONFLICT")
+            ):
+                self.conflicts.append(node)
+
+    def _if(self, node: ast.If) -> None:
+        self._order += 1
+        if not _ast_missing_check(node.test):
+            return
+        if not self._indented(node):
+            return
+        last = node.body[-1]
+        if not isinstance(last, (ast.Raise, ast.Return)):
+            return
+        # the statements of the last line (LibCST's SimpleStatementLine): simple ones ending on that line
+        line_stmts = []
+        for stmt in reversed(node.body):
+            if stmt is last or (stmt.end_lineno == last.lineno and not isinstance(stmt, _COMPOUND)):
+                line_stmts.append(stmt)
+            else:
+                break
+        smalls = list(reversed(line_stmts))
+        if any(isinstance(sub, ast.Call) and (ast_dotted(sub.func) or "").rsplit(".", 1)[-1] in PASSWORD_CHECKS
+               for stmt in node.body for sub in ast.walk(stmt)):
+            return
+        self.missing_user_exits.append((self._order, node, smalls))
+
+    def _indented(self, node: ast.If) -> bool:
+        """LibCST's IndentedBlock (the body on its own lines), not ``if x: return`` on one line."""
+        source = self.strings.source
+        start, _ = source.bounds(node.body[0])
+        _, test_end = source.bounds(node.test)
+        between = source.text[test_end:start]
+        colon = between.find(":")
+        if colon < 0 or "#" in between[:colon]:
+            raise CannotTell("if header")
+        after = between[colon + 1 :]
+        return "\n" in after or "\r" in after
+
+    def _answer(self, stmt: ast.AST, value: ast.AST) -> None:
+        strings = _ast_strings(value, self._seen_strings, self.strings)
+        if strings:
+            self.answers.append((stmt, strings))
+
+
+_COMPOUND = (
+    ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.FunctionDef,
+    ast.AsyncFunctionDef, ast.ClassDef, ast.Match,
+)
+
+
+def _ast_missing_check(test: ast.AST) -> bool:
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _ast_user_like(test.operand)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        if isinstance(test.ops[0], (ast.Is, ast.Eq)) and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
+            return _ast_user_like(test.left)
+    return False
+
+
+def _ast_user_like(node: ast.AST) -> bool:
+    name = ast_dotted(node)
+    if name is None:
+        return False
+    last = name.rsplit(".", 1)[-1].lower()
+    return last in {"user", "account", "row", "record", "db_user", "existing", "member", "principal"} or last.endswith("_user")
 
 
 class AccountEnumeration(Rule):
@@ -45,6 +345,7 @@ class AccountEnumeration(Rule):
     """
 
     code = "RMD108"
+    ast_checker = _Fast
     name = "account-enumeration"
     message = "{where}() tells the caller {what} (\"{text}\"): answer every failure with one generic message"
     severity = Severity.HIGH
