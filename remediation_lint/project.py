@@ -19,6 +19,7 @@ importing file, so projects work without being installed and without ``__init__.
 from __future__ import annotations
 
 import ast
+from collections import OrderedDict
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +53,24 @@ class FunctionInfo:
     awaitable: bool | None
     lineno: int
     module: "ModuleSummary | None" = field(default=None, repr=False)
-    node: ast.AST | None = field(default=None, repr=False)
+    #: ``ClassName`` for a method, else None (to find the node again)
+    owner: str | None = field(default=None, repr=False)
+
+    @property
+    def node(self) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The function's ``ast`` node, found again in the module's (re-parsed) tree."""
+        tree = self.module.tree if self.module is not None else None
+        if tree is None:
+            return None
+        body: list[ast.stmt] = tree.body
+        if self.owner is not None:
+            body = next((s.body for s in _top_level(tree.body) if isinstance(s, ast.ClassDef) and s.name == self.owner), [])
+        else:
+            body = list(_top_level(body))
+        for stmt in body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == self.name and stmt.lineno == self.lineno:
+                return stmt
+        return None
 
     @property
     def returns_awaitable(self) -> bool:
@@ -112,8 +130,35 @@ class ModuleSummary:
     parsed: bool = True
     #: names of every ``async def`` in the module (any depth)
     async_names: set[str] = field(default_factory=set)
-    #: ast tree, kept for project-wide rules that need more than the summary
-    tree: ast.Module | None = field(default=None, repr=False)
+    #: the module's bytes; its ``ast`` tree is parsed again on demand (``tree``) instead of being kept
+    source: bytes | str | None = field(default=None, repr=False)
+    #: (qualname, lineno, statement count, normalised body) of top-level functions and methods, when the
+    #: index was asked for them (RMD706), computed while the tree was at hand
+    body_keys: list[tuple[str, int, int, str]] | None = field(default=None, repr=False)
+
+    @property
+    def tree(self) -> ast.Module | None:
+        """The module's ``ast`` tree, parsed again on demand; a few recent ones are kept."""
+        if not self.parsed or self.source is None:
+            return None
+        key = id(self)
+        found = _TREES.get(key)
+        if found is not None and found[0] is self:
+            _TREES.move_to_end(key)
+            return found[1]
+        try:
+            tree = ast.parse(self.source, filename=self.path)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        _TREES[key] = (self, tree)
+        while len(_TREES) > _TREES_KEPT:
+            _TREES.popitem(last=False)
+        return tree
+
+
+#: recently parsed trees of summarised modules (bounded: memory must not grow with the project)
+_TREES: "OrderedDict[int, tuple[ModuleSummary, ast.Module]]" = OrderedDict()
+_TREES_KEPT = 16
 
 
 class _Summarizer(ast.NodeVisitor):
@@ -190,7 +235,22 @@ def _is_type_checking(test: ast.expr) -> bool:
 
 def _function_info(node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, module: ModuleSummary) -> FunctionInfo:
     is_async = isinstance(node, ast.AsyncFunctionDef)
-    return FunctionInfo(node.name, qualname, is_async, False if is_async else None, node.lineno, module, node)
+    owner = qualname.rsplit(".", 1)[0] if "." in qualname else None
+    return FunctionInfo(node.name, qualname, is_async, False if is_async else None, node.lineno, module, owner)
+
+
+def _top_level(statements: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Top-level statements as the summariser sees them (also inside top-level ``if``/``try`` blocks)."""
+    for stmt in statements:
+        yield stmt
+        if isinstance(stmt, ast.If):
+            yield from _top_level(stmt.body)
+            yield from _top_level(stmt.orelse)
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            for block in (stmt.body, stmt.orelse, stmt.finalbody):  # type: ignore[attr-defined]
+                yield from _top_level(block)
+            for handler in stmt.handlers:  # type: ignore[attr-defined]
+                yield from _top_level(handler.body)
 
 
 def _returns_awaitable(node: ast.FunctionDef | ast.AsyncFunctionDef, module: ModuleSummary) -> bool:
@@ -288,8 +348,8 @@ def _class_info(node: ast.ClassDef, module: ModuleSummary) -> ClassInfo:
     return info
 
 
-def summarize_source(path: str, source: bytes | str) -> ModuleSummary:
-    summary = ModuleSummary(path)
+def summarize_source(path: str, source: bytes | str, body_keys: bool = False) -> ModuleSummary:
+    summary = ModuleSummary(path, source=source)
     limit = MAX_FILE_BYTES["bytes"]
     if limit and len(source) > limit:  # the engine skips such files; summarising one would cost as much
         summary.parsed = False
@@ -299,7 +359,6 @@ def summarize_source(path: str, source: bytes | str) -> ModuleSummary:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         summary.parsed = False
         return summary
-    summary.tree = tree
     imports: list[ast.Import | ast.ImportFrom] = []
     for node in ast.walk(tree):  # one walk for what needs the whole tree
         if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -307,6 +366,14 @@ def summarize_source(path: str, source: bytes | str) -> ModuleSummary:
         elif isinstance(node, ast.AsyncFunctionDef):
             summary.async_names.add(node.name)
     _Summarizer(summary).run(tree, imports)
+    if body_keys:
+        from remediation_lint.analysis.duplicates import body_key, functions_of
+
+        keys = []
+        for qualname, func in functions_of(tree):
+            count, key = body_key(func)
+            keys.append((qualname, func.lineno, count, key))
+        summary.body_keys = keys
     return summary
 
 
@@ -382,6 +449,8 @@ class ProjectIndex:
         self._by_name: dict[str, list[Path]] | None = None
         self._refs: dict[Path, ModuleRef] = {}
         self._graph: dict[Path, list[tuple[Path, ImportEdge]]] | None = None
+        #: compute normalised function bodies while summarising (RMD706 is on)
+        self.body_keys = False
         #: while set, the files whose summaries were read (``"*"`` for the whole project); the cache
         #: keys project-wide results on them
         self.recording: set[str] | None = None
@@ -435,7 +504,7 @@ class ProjectIndex:
                 source = p.read_bytes()
             except OSError:
                 return None
-        summary = summarize_source(str(p), source)
+        summary = summarize_source(str(p), source, self.body_keys)
         ref = ModuleRef(self, p, summary)
         for info in summary.functions.values():
             info.module = summary
@@ -672,6 +741,8 @@ class ProjectSet:
         self.fixed_root = fixed_root.resolve() if fixed_root else None
         self._indexes: dict[Path, ProjectIndex] = {}
         self._dir_roots: dict[Path, Path] = {}
+        #: passed on to every index: summaries carry normalised function bodies
+        self.body_keys = False
 
     def root_for(self, path: str | Path) -> Path:
         if self.fixed_root is not None:
@@ -687,4 +758,5 @@ class ProjectSet:
         index = self._indexes.get(root)
         if index is None:
             index = self._indexes[root] = ProjectIndex([root])
+            index.body_keys = self.body_keys
         return index

@@ -44,51 +44,6 @@ def is_test_path(path: Path) -> bool:
     )
 
 
-class _Normaliser(ast.NodeTransformer):
-    def __init__(self, local_names: set[str]) -> None:
-        self.local_names = local_names
-        self.mapping: dict[str, str] = {}
-
-    def _placeholder(self, name: str) -> str:
-        if name not in self.mapping:
-            self.mapping[name] = f"_v{len(self.mapping)}"
-        return self.mapping[name]
-
-    def visit_Name(self, node: ast.Name) -> ast.AST:
-        if node.id in self.local_names:
-            return ast.copy_location(ast.Name(id=self._placeholder(node.id), ctx=node.ctx), node)
-        return node
-
-    def visit_arg(self, node: ast.arg) -> ast.AST:
-        node.arg = self._placeholder(node.arg)
-        node.annotation = None
-        return node
-
-    def visit_Constant(self, node: ast.Constant) -> ast.AST:
-        if isinstance(node.value, _KEEP_CONSTANTS):
-            return node
-        return ast.copy_location(ast.Constant(value=type(node.value).__name__), node)
-
-    def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
-        self.generic_visit(node)
-        node.values = [v for v in node.values if not isinstance(v, ast.Constant)]
-        return node
-
-    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
-        if node.name and node.name in self.local_names:
-            node.name = self._placeholder(node.name)
-        self.generic_visit(node)
-        return node
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
-        node.name = self._placeholder(node.name) if node.name in self.local_names else node.name
-        node.returns = None
-        self.generic_visit(node)
-        return node
-
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
-
-
 def _local_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     names: set[str] = set()
     args = func.args
@@ -107,37 +62,100 @@ def _local_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     return names
 
 
-def _statement_count(body: list[ast.stmt]) -> int:
-    count = 0
+class _Writer:
+    """Writes a normalised text of a function body without copying the tree.
+
+    Local names (parameters, assigned names, nested defs, handler names) become placeholders numbered in
+    order of first appearance; non-trivial literal values become their type; f-strings keep only their
+    expressions; annotations are dropped; everything else is kept with its structure.
+    """
+
+    __slots__ = ("local", "mapping", "out", "statements")
+
+    def __init__(self, local: set[str]) -> None:
+        self.local = local
+        self.mapping: dict[str, str] = {}
+        self.out: list[str] = []
+        self.statements = 0
+
+    def name(self, name: str) -> str:
+        if name not in self.local:
+            return name
+        found = self.mapping.get(name)
+        if found is None:
+            found = self.mapping[name] = f"_v{len(self.mapping)}"
+        return found
+
+    def write(self, node: ast.AST) -> None:
+        out = self.out
+        kind = type(node)
+        if isinstance(node, ast.stmt):
+            self.statements += 1
+        if kind is ast.Name:
+            out.append("N:" + self.name(node.id))  # type: ignore[attr-defined]
+            return
+        if kind is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
+            out.append("C:" + (repr(value) if isinstance(value, _KEEP_CONSTANTS) else type(value).__name__))
+            return
+        if kind is ast.arg:
+            out.append("A:" + self.name(node.arg))  # type: ignore[attr-defined]
+            return
+        if kind is ast.JoinedStr:
+            out.append("J(")
+            for value in node.values:  # type: ignore[attr-defined]
+                if not isinstance(value, ast.Constant):
+                    self.write(value)
+            out.append(")")
+            return
+        out.append(kind.__name__ + "(")
+        for field in node._fields:
+            if field in ("returns", "type_comment") and kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+                continue
+            value = getattr(node, field, None)
+            if field == "name" and kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ExceptHandler):
+                out.append(self.name(value) if value else "-")
+            elif isinstance(value, list):
+                out.append("[")
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        self.write(item)
+                    else:
+                        out.append(repr(item))
+                out.append("]")
+            elif isinstance(value, ast.AST):
+                if kind is ast.arg and field == "annotation":
+                    continue
+                self.write(value)
+            else:
+                out.append(repr(value))
+        out.append(")")
+
+
+def body_key(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, str]:
+    """(statement count, normalised text) of the function's body without its docstring."""
+    body = list(func.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        body = body[1:]
+    writer = _Writer(_local_names(func))
+    args = func.args
+    for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+        if a is not None:
+            writer.name(a.arg)  # parameters are numbered first; only the body is compared
     for stmt in body:
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.stmt):
-                count += 1
-    return count
+        writer.write(stmt)
+    prefix = "async " if isinstance(func, ast.AsyncFunctionDef) else ""
+    return writer.statements, prefix + " ".join(writer.out)
 
 
 def normalised_body(func: ast.FunctionDef | ast.AsyncFunctionDef, min_statements: int) -> str | None:
     """The normalised text of the function's body, or None when it is shorter than ``min_statements``."""
-    body = list(func.body)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-        body = body[1:]
-    if _statement_count(body) < min_statements:
-        return None
-    import copy
-
-    clone = copy.deepcopy(func)
-    # normalise the copy's own statements: the originals belong to the shared project summaries
-    clone.body = clone.body[len(func.body) - len(body):]
-    normaliser = _Normaliser(_local_names(func))
-    for a in (*clone.args.posonlyargs, *clone.args.args, *clone.args.kwonlyargs, clone.args.vararg, clone.args.kwarg):
-        if a is not None:
-            normaliser.visit(a)
-    parts = [ast.dump(normaliser.visit(stmt), annotate_fields=False, include_attributes=False) for stmt in clone.body]
-    prefix = "async " if isinstance(func, ast.AsyncFunctionDef) else ""
-    return prefix + "\n".join(parts)
+    count, key = body_key(func)
+    return key if count >= min_statements else None
 
 
-def _functions(tree: ast.Module):
+def functions_of(tree: ast.Module):
+    """Top-level functions and the methods of top-level classes (dunder methods excluded)."""
     for stmt in tree.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             yield stmt.name, stmt
@@ -182,16 +200,22 @@ def duplicated_helpers(index: "ProjectIndex", min_statements: int = 3) -> dict[P
     cache: dict[int, dict[Path, dict[str, list[Copy]]]] = getattr(index, _CACHE_ATTR, None) or {}
     if min_statements in cache:
         return cache[min_statements]
-    refs = [r for r in index.all_modules() if r.summary.tree is not None and not is_test_path(r.path)]
+    refs = [r for r in index.all_modules() if r.summary.parsed and not is_test_path(r.path)]
     worlds = mirror_worlds(index, [r.path for r in refs])
     groups: dict[tuple[str, str], list[Copy]] = {}
     for ref in refs:
         label = module_label(index, ref.path)
-        for qualname, func in _functions(ref.summary.tree):  # type: ignore[arg-type]
-            key = normalised_body(func, min_statements)
-            if key is None:
+        keys = ref.summary.body_keys
+        if keys is None:  # summarised before anyone asked for bodies: parse again
+            tree = ref.summary.tree
+            if tree is None:
                 continue
-            groups.setdefault((worlds[ref.path], key), []).append(Copy(ref.path, qualname, func.lineno, f"{label}.{qualname}"))
+            keys = [(qualname, func.lineno, *body_key(func)) for qualname, func in functions_of(tree)]
+            ref.summary.body_keys = keys
+        for qualname, lineno, count, key in keys:
+            if count < min_statements:
+                continue
+            groups.setdefault((worlds[ref.path], key), []).append(Copy(ref.path, qualname, lineno, f"{label}.{qualname}"))
     result: dict[Path, dict[str, list[Copy]]] = {}
     for copies in groups.values():
         if len({c.path for c in copies}) < 2:
