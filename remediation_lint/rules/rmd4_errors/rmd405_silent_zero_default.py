@@ -2,12 +2,140 @@ from __future__ import annotations
 
 import re
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.handlers import ast_is_single_string, ast_node_code, line_starts, source_segment, utf8_source
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 _SPLIT = re.compile(r"[_\W]+|(?<=[a-z0-9])(?=[A-Z])")
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    _source: tuple[bytes, list[int]] | None = None
+
+    def _src(self) -> tuple[bytes, list[int]]:
+        if self._source is None:
+            source = utf8_source(self.context.source)
+            self._source = (source, line_starts(source))
+        return self._source
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, ast.Attribute) or func.attr != "get" or len(node.args) + len(node.keywords) != 2:
+            return
+        args = _ast_args(node)
+        default = args[1]
+        receiver = func.value
+        table: str | None = None
+        if self._is_zero(default) or self._is_zero_dict(default):
+            if not self._is_string_literal(args[0]):
+                table = _price_table(receiver, self.opts)
+            if table is None and isinstance(receiver, ast.Call):
+                inner = receiver.func
+                if (
+                    isinstance(inner, ast.Attribute)
+                    and inner.attr == "get"
+                    and len(receiver.args) + len(receiver.keywords) == 2
+                    and _ast_is_empty_dict(_ast_args(receiver)[1])
+                ):
+                    table = _price_table(inner.value, self.opts)
+        if table is None or self._guarded(table):
+            return
+        text = ast_node_code(node, self.context.stack, *self._src())
+        if text is None:
+            self.defer()
+            return
+        text = text.strip()
+        if len(text) > 60:
+            text = text[:57] + "..."
+        self.report(node, expr=text, table=f"`{table}`")
+
+    def _is_string_literal(self, expr: ast.expr) -> bool:
+        """LibCST ``SimpleString`` or ``ConcatenatedString`` (an f-string alone is neither)."""
+        if isinstance(expr, ast.Constant):
+            return isinstance(expr.value, (str, bytes))
+        if isinstance(expr, ast.JoinedStr):
+            return not _single_token(source_segment(expr, *self._src()))
+        return False
+
+    def _is_zero(self, expr: ast.expr) -> bool:
+        if isinstance(expr, ast.Constant):
+            if type(expr.value) not in (int, float):
+                return False
+            try:
+                return float(source_segment(expr, *self._src()).replace("_", "")) == 0.0
+            except ValueError:
+                return False
+        if isinstance(expr, ast.Call) and (ast_dotted(expr.func) or "").rsplit(".", 1)[-1] == "Decimal" and len(expr.args) + len(expr.keywords) == 1:
+            arg = _ast_args(expr)[0]
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, (str, bytes)) and ast_is_single_string(arg, *self._src()):
+                try:
+                    return float(arg.value) == 0.0
+                except (ValueError, TypeError):
+                    return False
+            return self._is_zero(arg)
+        return False
+
+    def _is_zero_dict(self, expr: ast.expr) -> bool:
+        if not isinstance(expr, ast.Dict) or not expr.keys:
+            return False
+        return all(key is not None and self._is_zero(value) for key, value in zip(expr.keys, expr.values))
+
+    def _guarded(self, table: str) -> bool:
+        func = self.context.enclosing_function()
+        if func is None:
+            return False
+        for sub in ast.walk(func):
+            if isinstance(sub, ast.Compare):
+                for op, comparator in zip(sub.ops, sub.comparators):
+                    if isinstance(op, (ast.In, ast.NotIn)) and ast_dotted(comparator) == table:
+                        return True
+        return False
+
+
+def _single_token(text: str) -> bool:
+    import io
+    import tokenize
+
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type == tokenize.STRING]
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return len(tokens) == 1
+
+
+def _ast_args(call: ast.Call) -> list[ast.expr]:
+    """The values of a call's arguments in source order (LibCST's ``Call.args``)."""
+    items = [((a.lineno, a.col_offset), a.value if isinstance(a, ast.Starred) else a) for a in call.args]
+    items += [((k.lineno, k.col_offset), k.value) for k in call.keywords]
+    if call.keywords:
+        items.sort(key=lambda item: item[0])
+    return [value for _, value in items]
+
+
+def _ast_is_empty_dict(expr: ast.expr) -> bool:
+    if isinstance(expr, ast.Dict):
+        return not expr.keys
+    return isinstance(expr, ast.Call) and ast_dotted(expr.func) == "dict" and not expr.args and not expr.keywords
+
+
+def _price_table(expr: ast.expr, opts) -> str | None:
+    name = ast_dotted(expr)
+    if name is None:
+        return None
+    last = name.rsplit(".", 1)[-1]
+    parts = {p.lower() for p in _SPLIT.split(last) if p}
+    if parts & set(opts["exclude_parts"]):
+        return None
+    if parts & set(opts["name_parts"]):
+        return name
+    return None
 
 
 class SilentZeroDefault(Rule):
@@ -34,6 +162,7 @@ class SilentZeroDefault(Rule):
     """
 
     code = "RMD405"
+    ast_checker = _Fast
     name = "silent-zero-default"
     message = "`{expr}` yields zero for an unknown key: raise, or log a warning, when {table} has no entry"
     severity = Severity.MEDIUM
