@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from remediation_lint.analysis.names import ast_dotted
+from remediation_lint.analysis.threads import ast_call_args
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.threads import PROCESS_POOLS, THREAD_POOLS
 from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
 
@@ -12,6 +17,206 @@ _CPU_COUNTS = frozenset({"os.cpu_count", "multiprocessing.cpu_count", "psutil.cp
 _PASS_THROUGH = frozenset({"int", "round", "float", "abs"})
 _ENV_READS = frozenset({"os.environ.get", "os.getenv"})
 _MAX_DEPTH = 4
+
+
+_LOOP_VALUE = object()  # LibCST's placeholder for a ``for`` target: always bounded
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        ctx = self.context
+        ctor = ctx.qualified(node.func)
+        if ctor not in THREAD_POOLS and ctor not in PROCESS_POOLS:
+            return
+        keyword = None
+        value = None
+        for kw in node.keywords:
+            if kw.arg in _SIZE_KEYWORDS:
+                keyword, value = kw.arg, kw.value
+                break
+        if value is None:
+            if node.keywords and node.args:
+                ordered = sorted([*node.args, *node.keywords], key=lambda n: (n.lineno, n.col_offset))
+                first = ordered[0]
+            else:
+                first = node.args[0] if node.args else (node.keywords[0] if node.keywords else None)
+            if first is None or not isinstance(first, ast.expr) or isinstance(first, ast.Starred):
+                return
+            value = first
+        func = ctx.enclosing_function()
+        cls = ctx.enclosing_class()
+        if self._bounded(value, func if isinstance(func, _FUNCS) else None, cls, 0):
+            return
+        text = self._text(node, keyword, value)
+        if text is None:
+            self.defer()
+            return
+        arg_name = keyword if keyword is not None else ("processes" if "Pool" == ctor.rsplit(".", 1)[-1] else "max_workers")
+        self.report(node, ctor=ctor.rsplit(".", 1)[-1], arg=arg_name, value=text, fix=FixSafety.SAFE)
+
+    def _text(self, call: ast.Call, keyword: str | None, value: ast.expr) -> str | None:
+        """The size's source text as LibCST prints it (None when that takes more than a slice: several
+        lines, or parentheses around the value)."""
+        if value.lineno != value.end_lineno:
+            return None
+        line = self.context.source.splitlines()[value.lineno - 1]
+        if keyword is not None:
+            kw = next(k for k in call.keywords if k.value is value)
+            if kw.lineno != value.lineno:
+                return None
+            before = line[kw.col_offset : value.col_offset]
+        else:
+            if call.func.end_lineno != value.lineno:
+                return None
+            before = line[call.func.end_col_offset : value.col_offset]
+            before = before.replace(b"(", b"", 1)
+        if b"(" in before:
+            return None
+        return line[value.col_offset : value.end_col_offset].decode("utf-8")
+
+    def _bounded(self, expr: ast.AST, func, cls, depth: int) -> bool:
+        if depth > _MAX_DEPTH:
+            return True
+        ctx = self.context
+        if expr is _LOOP_VALUE:
+            return True
+        if isinstance(expr, ast.Name):
+            return self._bounded_name(expr.id, func, cls, depth)
+        if isinstance(expr, ast.Attribute):
+            dotted = ast_dotted(expr)
+            if dotted is None:
+                return True
+            if dotted.rsplit(".", 1)[-1].isupper():
+                return True
+            if dotted.startswith("self.") and dotted.count(".") == 1 and cls is not None:
+                values = _ast_self_assignments(cls, expr.attr)
+                if not values:
+                    return True
+                return all(self._bounded(value, method, cls, depth + 1) for value, method in values)
+            return True
+        if isinstance(expr, ast.Call):
+            callee = ctx.call_name(expr) or ""
+            if callee in ("min",):
+                return True
+            if callee in _CPU_COUNTS:
+                return True
+            args = ast_call_args(expr)
+            if callee == "len":
+                return bool(args) and isinstance(args[0][1], ast.Call) and ctx.call_name(args[0][1]) == "os.sched_getaffinity"
+            if callee in _PASS_THROUGH:
+                return not args or self._bounded(args[0][1], func, cls, depth + 1)
+            if callee == "max":
+                return all(self._bounded(v, func, cls, depth + 1) for _, v in args)
+            if callee in _ENV_READS:
+                return False
+            return True
+        if isinstance(expr, ast.Subscript):
+            dotted = ast_dotted(expr.value) or ""
+            return dotted.rsplit(".", 1)[-1].isupper() and dotted != "os.environ"
+        if isinstance(expr, ast.BinOp):
+            return self._bounded(expr.left, func, cls, depth + 1) and self._bounded(expr.right, func, cls, depth + 1)
+        if isinstance(expr, ast.BoolOp):
+            return self._bounded_bool(expr.values, func, cls, depth)
+        if isinstance(expr, ast.IfExp):
+            return self._bounded(expr.body, func, cls, depth + 1) and self._bounded(expr.orelse, func, cls, depth + 1)
+        if isinstance(expr, ast.UnaryOp):
+            return self._bounded(expr.operand, func, cls, depth + 1)
+        return True
+
+    def _bounded_bool(self, values: list[ast.expr], func, cls, depth: int) -> bool:
+        # LibCST nests ``a or b or c`` to the left: ((a or b) or c)
+        if len(values) == 1:
+            return self._bounded(values[0], func, cls, depth)
+        return self._bounded_bool(values[:-1], func, cls, depth + 1) and self._bounded(values[-1], func, cls, depth + 1)
+
+    def _bounded_name(self, name: str, func, cls, depth: int) -> bool:
+        if name == "None" or name.isupper():
+            return True
+        if func is not None:
+            values = [v for v, _ in _ast_assignments(func.body, name=name)]
+            if values:
+                return all(self._bounded(value, func, cls, depth + 1) for value in values)
+            if name in _ast_param_names(func):
+                return False
+        values = _ast_module_assignments(self.context.tree, name)
+        if values:
+            return all(self._bounded(value, None, None, depth + 1) for value in values)
+        return True
+
+
+def _ast_param_names(func) -> set[str]:
+    a = func.args
+    names = {p.arg for p in (*a.posonlyargs, *a.args, *a.kwonlyargs)}
+    for star in (a.vararg, a.kwarg):
+        if star is not None:
+            names.add(star.arg)
+    return names
+
+
+def _ast_assignments(body: list[ast.stmt], name: str | None = None, attr: str | None = None) -> list[tuple[object, object]]:
+    """``_AssignFinder`` on a body: (value, enclosing method or None)."""
+
+    def matches(target: ast.AST) -> bool:
+        if name is not None:
+            return isinstance(target, ast.Name) and target.id == name
+        return (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+            and target.attr == attr
+        )
+
+    values: list[tuple[object, object]] = []
+
+    def walk(node: ast.AST, func) -> None:
+        if isinstance(node, _FUNCS):
+            if attr is None:
+                return
+            for child in _def_children(node):
+                walk(child, node)
+            return
+        if isinstance(node, ast.ClassDef):
+            if attr is None or func is not None:
+                return
+        elif isinstance(node, ast.Assign):
+            if any(matches(t) for t in node.targets):
+                values.append((node.value, func))
+        elif isinstance(node, ast.AnnAssign):
+            if node.value is not None and matches(node.target):
+                values.append((node.value, func))
+        elif isinstance(node, ast.AugAssign):
+            if matches(node.target):
+                values.append((node.value, func))
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            if matches(node.target):
+                values.append((_LOOP_VALUE, None))
+        for child in ast.iter_child_nodes(node):
+            walk(child, func)
+
+    for stmt in body:
+        walk(stmt, None)
+    return values
+
+
+def _def_children(node) -> list[ast.AST]:
+    return [*node.decorator_list, node.args, *([node.returns] if node.returns is not None else []), *node.body]
+
+
+def _ast_self_assignments(cls: ast.ClassDef, attr: str) -> list[tuple[object, object]]:
+    return _ast_assignments(cls.body, attr=attr)
+
+
+def _ast_module_assignments(tree: ast.Module, name: str) -> list[ast.expr]:
+    values: list[ast.expr] = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+            values.append(stmt.value)
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None and isinstance(stmt.target, ast.Name) and stmt.target.id == name:
+            values.append(stmt.value)
+    return values
 
 
 class UnboundedWorkerPool(Rule):
@@ -42,6 +247,7 @@ class UnboundedWorkerPool(Rule):
     """
 
     code = "RMD303"
+    ast_checker = _Fast
     name = "unbounded-worker-pool"
     message = "{ctor}({arg}={value}) is not capped: use {arg}=min({value}, (os.cpu_count() or 1) * 2, 32)"
     severity = Severity.CRITICAL
