@@ -42,3 +42,26 @@ def is_context_manager_function(ctx: "FileContext", func: cst.FunctionDef) -> bo
 def is_lifespan(ctx: "FileContext", func: cst.FunctionDef) -> bool:
     """A function the framework runs once at startup/shutdown (a lifespan or any context manager)."""
     return is_context_manager_function(ctx, func)
+
+
+# -- the fast path's twins (standard library ``ast``) ----------------------------------------------------
+def ast_decorator_names(ctx, func) -> list[str]:
+    """``decorator_names`` on an ``ast`` FunctionDef/AsyncFunctionDef (``ctx`` an ``AstContext``)."""
+    import ast
+
+    names = []
+    for expr in func.decorator_list:
+        if isinstance(expr, ast.Call):
+            expr = expr.func
+        name = ctx.qualified(expr) or ctx.dotted(expr)
+        if name:
+            names.append(name)
+    return names
+
+
+def ast_is_context_manager_function(ctx, func) -> bool:
+    """``is_context_manager_function`` on an ``ast`` FunctionDef/AsyncFunctionDef."""
+    for name in ast_decorator_names(ctx, func):
+        if name in CONTEXT_MANAGER_DECORATORS or name.rsplit(".", 1)[-1] in ("contextmanager", "asynccontextmanager"):
+            return True
+    return func.name in LIFESPAN_NAMES

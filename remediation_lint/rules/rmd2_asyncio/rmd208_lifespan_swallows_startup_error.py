@@ -1,9 +1,65 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.lifespans import is_context_manager_function
+from remediation_lint.analysis.lifespans import ast_is_context_manager_function, is_context_manager_function
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import FixSafety, Invalid, Provenance, Rule, Severity, Valid
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Yield(self, node: ast.Yield) -> None:
+        ctx = self.context
+        handler = self._handler()
+        if handler is None:
+            return
+        func = ctx.enclosing_function()
+        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) or not ast_is_context_manager_function(ctx, func):
+            return
+        if handler.type is None:
+            clause = "except"
+        else:
+            text = ctx.dotted(handler.type) or self._source(handler)
+            if text is None:
+                self.defer()
+                return
+            clause = f"except {text}"
+        fix = FixSafety.SAFE if isinstance(ctx.parent(), ast.Expr) else None
+        self.report(node, func=func.name, clause=clause, fix=fix)
+
+    visit_YieldFrom = visit_Yield
+
+    def _handler(self) -> ast.ExceptHandler | None:
+        """``context.inside(ExceptHandler)`` as LibCST sees it: an ``except*`` handler is another node type."""
+        stack = self.context.stack
+        for index in range(len(stack) - 2, 0, -1):
+            node = stack[index]
+            if isinstance(node, ast.ExceptHandler):
+                if type(stack[index - 1]).__name__ != "TryStar":
+                    return node
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                return None
+        return None
+
+    def _source(self, handler: ast.ExceptHandler) -> str | None:
+        """The source of the handler's type, as LibCST's ``code_for_node`` renders it; None: not sure."""
+        expr = handler.type
+        assert expr is not None
+        if expr.lineno != handler.lineno or expr.end_lineno != expr.lineno or expr.end_col_offset is None:
+            return None  # LibCST renders continuation lines without the block's indentation
+        lines = self.context.source.splitlines()
+        try:
+            self.context.source.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        line = lines[handler.lineno - 1]
+        if line[handler.col_offset:handler.col_offset + 6] != b"except" or line[handler.col_offset + 6:expr.col_offset].strip():
+            return None  # parentheses around the expression belong to it in LibCST
+        return line[expr.col_offset:expr.end_col_offset].decode("utf-8")
 
 
 class LifespanSwallowsStartupError(Rule):
@@ -31,6 +87,7 @@ class LifespanSwallowsStartupError(Rule):
     """
 
     code = "RMD208"
+    ast_checker = _Fast
     name = "lifespan-swallows-startup-error"
     message = "{func}() yields inside `{clause}:`, so a failed startup still serves: re-raise instead (fail fast)"
     severity = Severity.MEDIUM
