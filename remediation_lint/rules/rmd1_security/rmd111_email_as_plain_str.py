@@ -1,15 +1,71 @@
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
 
 _MODEL_BASES = frozenset({"BaseModel", "SQLModel", "BaseSettings", "RootModel"})
 #: a ``min_length`` at or below this is implied by any address EmailStr accepts (``a@b.c``)
 _IMPLIED_MIN_LENGTH = 5
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._field_re = re.compile(self.opts["field_pattern"])
+        self._models: set[str] = set()
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        for base in node.bases:
+            if isinstance(base, ast.Starred):
+                base = base.value
+            name = ast_dotted(base) or ""
+            last = name.rsplit(".", 1)[-1]
+            if last in _MODEL_BASES or name in self._models:
+                self._models.add(node.name)
+                return
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        cls = self.context.enclosing_class()
+        if cls is None or cls.name not in self._models or self.context.enclosing_function() is not None:
+            return
+        if not isinstance(node.target, ast.Name) or not self._field_re.match(node.target.id):
+            return
+        if not _ast_email_annotation(node.annotation):
+            return
+        value = node.value
+        if isinstance(value, ast.Call) and (ast_dotted(value.func) or "").rsplit(".", 1)[-1] == "Field":
+            for kw in value.keywords:
+                if kw.arg == "min_length" and isinstance(kw.value, ast.Constant) and type(kw.value.value) is int:
+                    raw = ast.get_source_segment(self.context.source.decode("utf-8", "replace"), kw.value) or ""
+                    if raw[:2].lower() in ("0x", "0o", "0b"):
+                        self.defer()  # the LibCST fix would fail on int("0x5")
+                        return
+        self.report(node, cls=cls.name, field=node.target.id, fix=FixSafety.SAFE)
+
+
+def _is_name(node: ast.AST, name: str) -> bool:
+    if name == "None":
+        return isinstance(node, ast.Constant) and node.value is None
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _ast_email_annotation(annotation: ast.AST) -> bool:
+    if _is_name(annotation, "str"):
+        return True
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        left, right = annotation.left, annotation.right
+        return (_is_name(left, "str") and _is_name(right, "None")) or (_is_name(right, "str") and _is_name(left, "None"))
+    if isinstance(annotation, ast.Subscript) and (ast_dotted(annotation.value) or "").rsplit(".", 1)[-1] == "Optional":
+        return _is_name(annotation.slice, "str")
+    return False
 
 
 class EmailAsPlainStr(Rule):
@@ -37,6 +93,7 @@ class EmailAsPlainStr(Rule):
     """
 
     code = "RMD111"
+    ast_checker = _Fast
     name = "email-as-plain-str"
     message = "{cls}.{field} is a plain str: annotate it EmailStr so malformed addresses are rejected"
     severity = Severity.MEDIUM
