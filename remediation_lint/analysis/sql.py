@@ -197,6 +197,22 @@ _LINES: "weakref.WeakKeyDictionary[object, list[bytes]]" = weakref.WeakKeyDictio
 
 def ast_segment(ctx: object, node: "ast.AST") -> str | None:
     """The source text of ``node`` (``ast`` positions are UTF-8 byte offsets); ``ctx`` is an AstContext."""
+    lines = ast_source_lines(ctx)
+    if lines is None:
+        return None
+    start, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+    col, end_col = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+    if start is None or end is None or col is None or end_col is None or not (0 < start <= end <= len(lines)):
+        return None
+    if start == end:
+        data = lines[start - 1][col:end_col]
+    else:
+        data = lines[start - 1][col:] + b"".join(lines[start:end - 1]) + lines[end - 1][:end_col]
+    return data.decode("utf-8", "replace")
+
+
+def ast_source_lines(ctx: object) -> list[bytes] | None:
+    """The file's physical lines as UTF-8 bytes (what ``ast`` byte columns index), for an AstContext."""
     lines = _LINES.get(ctx)
     if lines is None:
         source: bytes = getattr(ctx, "source", b"") or b""
@@ -208,12 +224,4 @@ def ast_segment(ctx: object, node: "ast.AST") -> str | None:
         if text.startswith("\ufeff"):
             text = text[1:]
         lines = _LINES[ctx] = text.encode("utf-8").splitlines(keepends=True)
-    start, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
-    col, end_col = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
-    if start is None or end is None or col is None or end_col is None or not (0 < start <= end <= len(lines)):
-        return None
-    if start == end:
-        data = lines[start - 1][col:end_col]
-    else:
-        data = lines[start - 1][col:] + b"".join(lines[start:end - 1]) + lines[end - 1][:end_col]
-    return data.decode("utf-8", "replace")
+    return lines

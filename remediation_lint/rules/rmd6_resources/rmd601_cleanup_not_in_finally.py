@@ -1,9 +1,214 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis import sql
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import FixSafety, Invalid, Provenance, Rule, Severity, Valid
+
+_AST_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_AST_BLOCK_FIELDS = ("body", "orelse", "finalbody")
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode). A LibCST ``IndentedBlock`` is an ``ast`` body list
+    whose first statement starts its line; its lines are the ``ast`` statements grouped by ``;``. Each
+    block is examined when its first statement is visited (the import map then matches LibCST's)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._suspects: set[str] = set()
+
+    def finish(self) -> None:
+        if not self._suspects:
+            return
+        for node in (*self.context.nodes(ast.Import), *self.context.nodes(ast.ImportFrom)):
+            for alias in node.names:  # type: ignore[attr-defined]
+                if alias.asname in self._suspects and alias.name.rsplit(".", 1)[-1] != alias.asname:
+                    self.defer()
+                    return
+
+    def visit_stmt(self, node: ast.stmt) -> None:
+        ctx = self.context
+        parent = ctx.parent()
+        if parent is None or isinstance(parent, ast.Module):
+            return
+        block = None
+        for name in _AST_BLOCK_FIELDS:
+            candidate = getattr(parent, name, None)
+            if isinstance(candidate, list) and candidate and candidate[0] is node:
+                block = candidate
+                if name == "body" and isinstance(parent, ast.Try) and parent.finalbody:
+                    return
+                break
+        if block is None or len(block) < 2 or ctx.enclosing_function() is None:
+            return
+        lines = sql.ast_source_lines(ctx)
+        if lines is None or not (0 < node.lineno <= len(lines)):
+            self.defer()
+            return
+        if lines[node.lineno - 1][: node.col_offset].strip():
+            return  # a one-line suite (``if x: a(); b()``), not an indented block
+        if node.lineno >= 2 and lines[node.lineno - 2].rstrip(b"\r\n").endswith(b"\\"):
+            self.defer()  # ``if x: \`` continued: LibCST may see a one-line suite
+            return
+        self._check(_ast_lines(block))
+
+    def _check(self, body: list[list[ast.stmt]]) -> None:
+        release_methods = self.opts["release_methods"]
+        first_import = body[0][0] if isinstance(body[0][0], (ast.Import, ast.ImportFrom)) else None
+        for i, stmt in enumerate(body):
+            acquired = self._acquisition(stmt, first_import)
+            if acquired is None:
+                continue
+            target, acquire = acquired
+            for j in range(i + 1, len(body)):
+                release = _ast_release(body[j], target, release_methods)
+                if release is not None:
+                    between = body[i + 1 : j]
+                    if any(_ast_can_raise(s) for s in between) and not any(
+                        _ast_mentions_release(s, target, release_methods) for s in between
+                    ):
+                        text = self._release_text(body[j][0], release)
+                        if text is None:
+                            return
+                        self.report(release, release=text, target=target, acquire=acquire, fix=FixSafety.SAFE)
+                    break
+                if _ast_rebinds_or_returns(body[j], target):
+                    break
+
+    def _acquisition(self, line: list[ast.stmt], first_import: ast.stmt | None) -> tuple[str, str] | None:
+        if len(line) != 1:
+            return None
+        assign = line[0]
+        if not isinstance(assign, ast.Assign) or len(assign.targets) != 1:
+            return None
+        target = ast_dotted(assign.targets[0])
+        value = assign.value
+        if isinstance(value, ast.Await):
+            value = value.value
+        if target is None or not isinstance(value, ast.Call):
+            return None
+        if first_import is not None and isinstance(value.func, ast.Name):
+            bound = {(a.asname or a.name).split(".", 1)[0] for a in first_import.names}  # type: ignore[attr-defined]
+            if value.func.id in bound:
+                # LibCST resolves the block's names before this import is met: the last part of the
+                # callee may differ only if some import binds the name under another one (``as``)
+                self._suspects.add(value.func.id)
+        name = self.context.call_name(value) or ""
+        last = name.rsplit(".", 1)[-1]
+        if last not in self.opts["acquire_functions"]:
+            return None
+        return target, last
+
+    def _release_text(self, stmt: ast.stmt, call: ast.Call) -> str | None:
+        """LibCST's ``code_for_node(release)``: the call's source (defers when parentheses wrap it)."""
+        text = sql.ast_segment(self.context, call)
+        whole = sql.ast_segment(self.context, stmt)
+        if text is None or whole is None:
+            self.defer()
+            return None
+        value = stmt.value  # type: ignore[attr-defined]
+        expected = text if value is call else f"await {text}"
+        if whole != expected or "\n" in text or "\r" in text:
+            # parentheses around the call, or a call over several lines (LibCST renders it without the
+            # block's indentation)
+            self.defer()
+            return None
+        return text.strip()
+
+
+for _stmt_type in ast.stmt.__subclasses__():
+    setattr(_Fast, f"visit_{_stmt_type.__name__}", _Fast.visit_stmt)
+
+
+def _ast_lines(block: list[ast.stmt]) -> list[list[ast.stmt]]:
+    """The statements grouped into LibCST lines (``a(); b()`` is one line of two small statements)."""
+    out: list[list[ast.stmt]] = []
+    previous: ast.stmt | None = None
+    for stmt in block:
+        if previous is not None and out and stmt.lineno == previous.end_lineno and _ast_simple(previous) and _ast_simple(stmt):
+            out[-1].append(stmt)
+        else:
+            out.append([stmt])
+        previous = stmt
+    return out
+
+
+_AST_COMPOUND = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While, ast.With,
+    ast.AsyncWith, ast.Try, ast.Match, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()),
+)
+
+
+def _ast_simple(stmt: ast.stmt) -> bool:
+    return not isinstance(stmt, _AST_COMPOUND)
+
+
+def _ast_release(line: list[ast.stmt], target: str, methods) -> ast.Call | None:
+    if len(line) != 1 or not isinstance(line[0], ast.Expr):
+        return None
+    value = line[0].value
+    if isinstance(value, ast.Await):
+        value = value.value
+    if not isinstance(value, ast.Call) or not isinstance(value.func, ast.Attribute):
+        return None
+    if value.func.attr not in methods or ast_dotted(value.func.value) != target:
+        return None
+    return value
+
+
+_AST_RAISERS = (ast.Call, ast.Await, ast.Subscript, ast.Raise, ast.BinOp, ast.Assert)
+
+
+def _ast_can_raise(line: list[ast.stmt]) -> bool:
+    if isinstance(line[0], (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try)):
+        return True
+    todo: list[ast.AST] = list(line)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _AST_RAISERS):
+            return True
+        if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _ast_mentions_release(line: list[ast.stmt], target: str, methods) -> bool:
+    for stmt in line:
+        for node in ast.walk(stmt):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in methods and ast_dotted(func.value) == target:
+                return True
+            if ast_dotted(func) in {"contextlib.closing", "closing"} or (
+                isinstance(func, ast.Attribute) and func.attr in {"enter_context", "enter_async_context", "callback", "push_async_callback"}
+            ):
+                for arg in (*node.args, *(k.value for k in node.keywords)):
+                    if ast_dotted(arg.value if isinstance(arg, ast.Starred) else arg) == target:
+                        return True
+    return False
+
+
+def _ast_rebinds_or_returns(line: list[ast.stmt], target: str) -> bool:
+    todo: list[ast.AST] = list(line)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _AST_DEFS):
+            continue
+        if isinstance(node, ast.Return):
+            if node.value is not None and target in (ast_dotted(node.value) or ""):
+                return True
+        elif isinstance(node, ast.Assign):
+            if any(ast_dotted(t) == target for t in node.targets):
+                return True
+        todo.extend(ast.iter_child_nodes(node))
+    return False
 
 
 class CleanupNotInFinally(Rule):
@@ -33,6 +238,7 @@ class CleanupNotInFinally(Rule):
     """
 
     code = "RMD601"
+    ast_checker = _Fast
     name = "cleanup-not-in-finally"
     message = "`{release}` is skipped when a statement before it raises: wrap the statements after `{target} = {acquire}(...)` in `try:` and release in `finally:`"
     severity = Severity.MEDIUM
