@@ -5,7 +5,8 @@ import re
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, FixSafety, Invalid, Provenance, Rule, Severity, Valid
 
 ESTIMATE_WORDS = ("cost", "estimate", "tokens")
@@ -14,6 +15,192 @@ TIMEOUT_CONSTRUCTORS = {"httpx.Timeout", "aiohttp.ClientTimeout"}
 MODEL_KEYWORDS = {"model", "model_name", "ckpt_name", "checkpoint"}
 MODEL_DICT_KEYS = {"ckpt_name", "checkpoint"}
 TRIVIAL_NUMBERS = {"0", "1", "0.0", "1.0"}
+
+_COMPOUND = (
+    ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While, ast.With,
+    ast.AsyncWith, ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()), *((ast.Match,) if hasattr(ast, "Match") else ()),
+)
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode). The fix is always offered (safe); its constant's
+    name does not change the finding, so the project lookup of parameter names is not needed here."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._clients: list[set[str]] = [set()]
+        self._constant_lines: dict[int, bool] = {}
+        self._lines: list[bytes] | None = None
+
+    # -- client tracking -----------------------------------------------------------------------------
+    def visit_FunctionDef(self, node: ast.AST) -> None:
+        self._clients.append(set())
+
+    def leave_FunctionDef(self, node: ast.AST) -> None:
+        self._clients.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    leave_AsyncFunctionDef = leave_FunctionDef
+
+    def visit_withitem(self, node: ast.withitem) -> None:
+        if isinstance(node.optional_vars, ast.Name) and isinstance(node.context_expr, ast.Call):
+            if self._is_http(node.context_expr):
+                self._clients[-1].add(node.optional_vars.id)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if isinstance(node.value, ast.Call) and self._is_http(node.value):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    self._clients[-1].add(target.id)
+
+    def _is_http(self, call: ast.Call) -> bool:
+        return (self.context.qualified(call.func) or "").startswith(HTTP_LIBRARIES)
+
+    # -- detection -----------------------------------------------------------------------------------
+    def visit_Call(self, node: ast.Call) -> None:
+        if self._in_module_constant():
+            return
+        ctx = self.context
+        callee = ctx.dotted(node.func) or "the call"
+        last = callee.rsplit(".", 1)[-1].lower()
+        qualified = ctx.qualified(node.func) or ""
+        items = _call_items(node)
+        if any(word in last for word in ESTIMATE_WORDS):
+            for index, (_, value) in enumerate(items):
+                if self._is_number(value):
+                    self._flag(node, items, index, f"passed to the estimate {callee}()")
+        http_call = qualified.startswith(HTTP_LIBRARIES) or (
+            isinstance(node.func, ast.Attribute) and ast_dotted(node.func.value) in self._clients[-1]
+        )
+        for index, (key, value) in enumerate(items):
+            if key is None:
+                continue
+            if key == "timeout" and http_call and self._is_number(value):
+                self._flag(node, items, index, f"as the timeout of {callee}()")
+            elif key in MODEL_KEYWORDS and self._is_simple_string(value):
+                self._flag(node, items, index, f"as the {key} of {callee}()")
+        if qualified in TIMEOUT_CONSTRUCTORS:
+            for index, (_, value) in enumerate(items):
+                if self._is_number(value):
+                    self._flag(node, items, index, f"in {qualified}()")
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        for key, value in zip(node.keys, node.values):
+            if key is None or not self._is_simple_string(key) or not self._is_simple_string(value):
+                continue
+            name = key.value  # type: ignore[attr-defined]
+            if name in MODEL_DICT_KEYS and not self._in_module_constant():
+                between = self._text(key.end_lineno, key.end_col_offset, value.lineno, value.col_offset)  # type: ignore[arg-type]
+                if b"(" in between:
+                    self.defer()
+                    return
+                self._report(value, f"as the {name} of a workflow")
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _source_lines(self) -> list[bytes]:
+        if self._lines is None:
+            self._lines = self.context.source.splitlines(keepends=True)
+        return self._lines
+
+    def _text(self, line: int, col: int, end_line: int, end_col: int) -> bytes:
+        lines = self._source_lines()
+        if line == end_line:
+            return lines[line - 1][col:end_col]
+        return lines[line - 1][col:] + b"".join(lines[line: end_line - 1]) + lines[end_line - 1][:end_col]
+
+    def _in_module_constant(self) -> bool:
+        stack = self.context.stack
+        if len(stack) < 2:
+            return False
+        top = stack[1]
+        if isinstance(top, _COMPOUND) or not isinstance(top, ast.stmt):
+            return False
+        key = id(top)
+        cached = self._constant_lines.get(key)
+        if cached is None:
+            cached = self._constant_lines[key] = self._line_is_constant(top)
+        return cached
+
+    def _line_is_constant(self, top: ast.stmt) -> bool:
+        body = self.context.tree.body
+        index = next(i for i, s in enumerate(body) if s is top)
+        start = index
+        while start > 0 and not isinstance(body[start - 1], _COMPOUND) and body[start - 1].end_lineno == body[start].lineno:
+            start -= 1
+        end = index
+        while end + 1 < len(body) and not isinstance(body[end + 1], _COMPOUND) and body[end + 1].lineno == body[end].end_lineno:
+            end += 1
+        for small in body[start: end + 1]:
+            if isinstance(small, ast.Assign):
+                return all(isinstance(t, ast.Name) and t.id.isupper() for t in small.targets)
+            if isinstance(small, ast.AnnAssign):
+                return isinstance(small.target, ast.Name) and small.target.id.isupper()
+        return False
+
+    def _is_number(self, expr: ast.expr) -> bool:
+        if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub):
+            expr = expr.operand
+        if not isinstance(expr, ast.Constant) or type(expr.value) not in (int, float):
+            return False
+        text = self._text(expr.lineno, expr.col_offset, expr.end_lineno, expr.end_col_offset)  # type: ignore[arg-type]
+        return text.decode("ascii", "replace") not in TRIVIAL_NUMBERS
+
+    def _is_simple_string(self, expr: ast.expr) -> bool:
+        if not isinstance(expr, ast.Constant) or not isinstance(expr.value, (str, bytes)):
+            return False
+        return _is_single_literal(self._text(expr.lineno, expr.col_offset, expr.end_lineno, expr.end_col_offset))  # type: ignore[arg-type]
+
+    def _flag(self, call: ast.Call, items: list[tuple[str | None, ast.expr]], index: int, what: str) -> None:
+        literal = items[index][1]
+        # the text between the previous argument (or the callee) and this value: a parenthesised value
+        # is reported by LibCST with its parentheses in the message
+        if index == 0:
+            before = self._text(call.func.end_lineno, call.func.end_col_offset, literal.lineno, literal.col_offset)  # type: ignore[arg-type]
+            extra = before.count(b"(") - 1
+        else:
+            prev = items[index - 1][1]
+            before = self._text(prev.end_lineno, prev.end_col_offset, literal.lineno, literal.col_offset)  # type: ignore[arg-type]
+            extra = before.count(b"(")
+        if extra:
+            self.defer()
+            return
+        self._report(literal, what)
+
+    def _report(self, literal: ast.expr, what: str) -> None:
+        value = self._text(literal.lineno, literal.col_offset, literal.end_lineno, literal.end_col_offset).decode("utf-8")  # type: ignore[arg-type]
+        if not what.isascii():
+            self.defer()  # ast normalises non-ASCII identifiers, LibCST keeps them as written
+            return
+        self.report(literal, value=value, what=what, fix=FixSafety.SAFE)
+
+
+def _call_items(call: ast.Call) -> list[tuple[str | None, ast.expr]]:
+    """(keyword or None, value) of a call's arguments in source order, like LibCST's ``Arg`` list."""
+    items: list[tuple[str | None, ast.expr, ast.AST]] = [
+        (None, a.value if isinstance(a, ast.Starred) else a, a) for a in call.args
+    ]
+    items.extend((k.arg, k.value, k) for k in call.keywords)
+    if call.args and call.keywords:
+        items.sort(key=lambda item: (item[2].lineno, item[2].col_offset))  # type: ignore[attr-defined]
+    return [(key, value) for key, value, _ in items]
+
+
+def _is_single_literal(text: bytes) -> bool:
+    i = 0
+    while i < len(text) and text[i:i + 1] in b"rRbBuU":
+        i += 1
+    quote = text[i:i + 3] if text[i:i + 3] in (b'"""', b"'''") else text[i:i + 1]
+    if quote not in (b'"', b"'", b'"""', b"'''"):
+        return False
+    j = i + len(quote)
+    while j < len(text):
+        if text[j:j + 1] == b"\\":
+            j += 2
+            continue
+        if text[j:j + len(quote)] == quote:
+            return j + len(quote) == len(text)
+        j += 1
+    return False
 
 
 class MagicEstimate(Rule):
@@ -48,6 +235,7 @@ class MagicEstimate(Rule):
     """
 
     code = "RMD705"
+    ast_checker = _Fast
     name = "magic-estimate"
     message = "literal {value} {what}: name it (module constant with a comment) or read it from the config"
     severity = Severity.MEDIUM
