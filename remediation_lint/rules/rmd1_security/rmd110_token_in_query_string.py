@@ -5,7 +5,9 @@ import ast
 import libcst as cst
 
 from remediation_lint.analysis.fastapi_auth import PATH_PARAM_RE, last_part, module_functions, module_routers, route_of
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
+from remediation_lint.knowledge.web_auth import ROUTE_METHODS, ROUTER_CLASSES
 from remediation_lint.knowledge.web_auth import TOKEN_PARAM_NAMES
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
@@ -16,6 +18,76 @@ _GENERAL_TYPES = frozenset({"access", "refresh", "bearer", "id", "user"})
 #: names conventionally bound to a router/app imported from another module
 _CONVENTIONAL_ROUTERS = frozenset({"app", "router", "api", "api_router"})
 _QUERY_CONTAINERS = frozenset({"query_params", "args", "GET", "query"})
+
+
+class _Fast(AstChecker):
+    """A precise screen for the rule below: it defers to LibCST exactly when the rule has a candidate
+    (a credential-named parameter read through ``Query(...)`` or of a route, or a credential key read from
+    a request's query parameters); the scoped-token exemption is then decided there."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._names = frozenset(n.lower() for n in self.opts["token_names"])
+        self._routers: set[str] | None = None
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        params = [*zip(positional, defaults), *zip(args.kwonlyargs, args.kw_defaults)]
+        for param, default in params:
+            if param.arg.lower() not in self._names:
+                continue
+            if isinstance(default, ast.Call):
+                marker = last_part(self.context.qualified(default.func) or ast_dotted(default.func))
+                if marker == "Query":
+                    self.defer()
+                    return
+                continue
+            if self._is_route(node):
+                self.defer()
+                return
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _is_route(self, node: ast.FunctionDef) -> bool:
+        if self._routers is None:
+            routers = set(_CONVENTIONAL_ROUTERS)
+            for stmt in self.context.tree.body:
+                if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and isinstance(stmt.value, ast.Call):
+                    if last_part(ast_dotted(stmt.value.func)) in ROUTER_CLASSES:
+                        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                        routers.update(t.id for t in targets if isinstance(t, ast.Name))
+            self._routers = routers
+        for dec in node.decorator_list:
+            if isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr in ROUTE_METHODS:
+                if ast_dotted(dec.func.value) in self._routers:
+                    return True
+        return False
+
+    def _key(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.Tuple) and len(node.elts) == 1:
+            node = node.elts[0]
+        return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() in self._names
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if self._key(node.slice) and _ast_query_container(node.value):
+            self.defer()
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, ast.Attribute) or func.attr not in ("get", "getlist", "getone"):
+            return
+        first = [*node.args, *(kw.value for kw in node.keywords)]
+        if any(self._key(a.value if isinstance(a, ast.Starred) else a) for a in first) and _ast_query_container(func.value):
+            self.defer()
+
+
+def _ast_query_container(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Attribute) or node.attr not in _QUERY_CONTAINERS:
+        return False
+    owner = last_part(ast_dotted(node.value)).lower()
+    return owner in ("request", "req", "websocket", "ws", "conn", "connection", "scope") or owner.endswith("request")
 
 
 class TokenInQueryString(Rule):
@@ -43,6 +115,7 @@ class TokenInQueryString(Rule):
     """
 
     code = "RMD110"
+    ast_checker = _Fast
     name = "token-in-query-string"
     message = "credential `{name}` is taken from the query string{where}: send it in the Authorization header, or accept only a short-lived token with a dedicated type claim"
     severity = Severity.HIGH
