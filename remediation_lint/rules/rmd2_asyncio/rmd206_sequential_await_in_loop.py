@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
 from remediation_lint.analysis.sync_callees import asyncio_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.async_loops import CONCURRENCY_MODULES, LIFECYCLE_WORDS, ORDERED_METHODS
 from remediation_lint.rule import Default, FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
 
@@ -12,6 +15,277 @@ MUTATORS = frozenset(
     {"append", "extend", "insert", "update", "pop", "popitem", "add", "setdefault", "clear", "remove", "discard",
      "appendleft", "extendleft", "popleft", "sort", "reverse"}
 )
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_For(self, node: ast.For) -> None:
+        if node.orelse:
+            return
+        ctx = self.context
+        if not ctx.in_async_function() or ctx.is_test_file():
+            return
+        scan = _AstBodyScan()
+        for index, stmt in enumerate(node.body):
+            scan.index = index
+            scan.visit(stmt, node)
+            if scan.stop:
+                return
+        if len(scan.awaits) != 1:
+            return
+        awaited, at = scan.awaits[0]
+        call = awaited.value
+        if not isinstance(call, ast.Call):
+            return
+        callee = ast_dotted(call.func)
+        last = callee.rsplit(".", 1)[-1] if callee else (call.func.attr if isinstance(call.func, ast.Attribute) else "")
+        if last in set(self.opts["ordered_methods"]):
+            return
+        if set(last.lower().split("_")) & set(self.opts["lifecycle_words"]):
+            return
+        qualified = ctx.qualified(call.func)
+        if qualified and qualified.split(".")[0] in CONCURRENCY_MODULES:
+            return
+        if not _ast_independent(node, call, at, scan):
+            return
+        block = self._indented_block(node)
+        if block is None:
+            self.defer()
+            return
+        if not block:
+            return  # a one-line ``for x in y: ...`` (LibCST: not an IndentedBlock)
+        fix = self._fixable(node, awaited)
+        if fix is None:
+            self.defer()
+            return
+        self.report(awaited, call=callee or "the call", fix=FixSafety.UNSAFE if fix else None)
+
+    def _lines(self) -> list[bytes]:
+        lines = getattr(self, "_source_lines", None)
+        if lines is None:
+            lines = self._source_lines = self.context.source.splitlines()
+        return lines
+
+    def _text(self, line: int, col: int, end_line: int, end_col: int) -> bytes:
+        lines = self._lines()
+        if line == end_line:
+            return lines[line - 1][col:end_col]
+        return b"\n".join([lines[line - 1][col:], *lines[line:end_line - 1], lines[end_line - 1][:end_col]])
+
+    def _indented_block(self, loop: ast.For) -> bool | None:
+        """Whether the body is an indented block (True) or on the header's line (False); None: unclear."""
+        first = loop.body[0]
+        between = self._text(loop.iter.end_lineno, loop.iter.end_col_offset, first.lineno, first.col_offset)  # type: ignore[arg-type]
+        colon = between.find(b":")
+        if colon < 0 or b"\\" in between or b"#" in between[:colon]:
+            return None
+        rest = between[colon + 1:]
+        return b"\n" in rest or b"\r" in rest
+
+    def _fixable(self, loop: ast.For, awaited: ast.Await) -> bool | None:
+        """Whether the LibCST rule attaches its fix (``_fix``); None when a comment makes it unclear."""
+        if not isinstance(loop.target, ast.Name) or len(loop.body) != 1:
+            return False
+        stmt = loop.body[0]
+        if not isinstance(stmt, ast.Expr) or not isinstance(stmt.value, ast.Call):
+            return False
+        append = stmt.value
+        if not (isinstance(append.func, ast.Attribute) and append.func.attr == "append"):
+            return False
+        if len(append.args) != 1 or append.keywords or isinstance(append.args[0], ast.Starred):
+            return False
+        if append.args[0] is not awaited:
+            return False
+        if ast_dotted(append.func.value) is None:
+            return False
+        # comments in the loop (the statement's own trailing comment aside) stop the fix
+        if b"#" in self._text(loop.lineno, loop.col_offset, stmt.end_lineno, stmt.end_col_offset):  # type: ignore[arg-type]
+            return False
+        lines = self._lines()
+        for numbers in (range(loop.lineno - 2, -1, -1), range(stmt.end_lineno or 0, len(lines))):
+            for number in numbers:  # the comment-only lines before and after the loop
+                text = lines[number].strip()
+                if text.startswith(b"#"):
+                    return None  # the loop's leading lines or footer, or not: left to LibCST
+                if text:
+                    break
+        func = self.context.enclosing_function()
+        target = loop.target.id
+        if func is not None and _ast_count_name(func, target) != _ast_count_name(loop, target):
+            return False
+        return True
+
+
+class _AstBodyScan:
+    """``_BodyScan`` on ``ast``."""
+
+    def __init__(self) -> None:
+        self.index = 0
+        self.awaits: list[tuple[ast.Await, int]] = []
+        self.stop = False
+        self.writes: list[tuple[str, int, str]] = []
+        self._loops = 0
+        self._handlers = 0
+        self._comprehensions = 0
+
+    def visit(self, node: ast.AST, parent: ast.AST) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            return
+        leave = None
+        if isinstance(node, ast.Await):
+            if self._comprehensions:
+                self.stop = True
+            self.awaits.append((node, self.index))
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            if isinstance(node, ast.AsyncFor):
+                self.stop = True
+            self._loops += 1
+            leave = "_loops"
+            for chain in _ast_bound(node.target):
+                self.writes.append((chain, self.index, "assign"))
+        elif isinstance(node, ast.While):
+            self._loops += 1
+            leave = "_loops"
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            if isinstance(node, ast.AsyncWith):
+                self.stop = True
+            for item in node.items:
+                if item.optional_vars is not None:
+                    for chain in _ast_bound(item.optional_vars):
+                        self.writes.append((chain, self.index, "assign"))
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            self._comprehensions += 1
+            leave = "_comprehensions"
+        elif isinstance(node, ast.comprehension):
+            if node.is_async:
+                self.stop = True
+        elif isinstance(node, ast.ExceptHandler):
+            if type(parent).__name__ != "TryStar":  # LibCST's ExceptStarHandler is another node type
+                self._handlers += 1
+                leave = "_handlers"
+        elif isinstance(node, ast.Break):
+            if not self._loops:
+                self.stop = True
+        elif isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom, ast.Assert, ast.Global, ast.Nonlocal)):
+            self.stop = True
+        elif isinstance(node, ast.Raise):
+            if not self._handlers:
+                self.stop = True
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                for chain in _ast_bound(target):
+                    self.writes.append((chain, self.index, "assign"))
+        elif isinstance(node, ast.AnnAssign):
+            for chain in _ast_bound(node.target):
+                self.writes.append((chain, self.index, "assign"))
+        elif isinstance(node, (ast.AugAssign, ast.NamedExpr)):
+            for chain in _ast_bound(node.target):
+                self.writes.append((chain, self.index, "aug"))
+        elif isinstance(node, ast.Delete):
+            for target in node.targets:
+                for chain in _ast_bound(target):
+                    self.writes.append((chain, self.index, "aug"))
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in MUTATORS:
+                chain = ast_dotted(func.value)
+                if chain is not None:
+                    self.writes.append((chain, self.index, "mutate"))
+        for child in ast.iter_child_nodes(node):
+            self.visit(child, node)
+        if leave is not None:
+            setattr(self, leave, getattr(self, leave) - 1)
+
+
+def _ast_bound(target: ast.AST) -> list[str]:
+    if isinstance(target, (ast.Tuple, ast.List)):
+        out: list[str] = []
+        for el in target.elts:
+            out.extend(_ast_bound(el))
+        return out
+    if isinstance(target, ast.Starred):
+        return _ast_bound(target.value)
+    if isinstance(target, ast.Subscript):
+        chain = ast_dotted(target.value)
+        return [chain] if chain else []
+    chain = ast_dotted(target)
+    return [chain] if chain else []
+
+
+def _ast_reads(node: ast.AST, chains: set[str]) -> None:
+    """``_Reads`` on ``ast``: names and dotted chains an expression reads."""
+    if isinstance(node, ast.Attribute):
+        chain = ast_dotted(node)
+        if chain is not None:
+            chains.add(chain)
+            chains.add(chain.split(".", 1)[0])
+        else:
+            _ast_reads(node.value, chains)
+        return
+    if isinstance(node, ast.Name):
+        chains.add(node.id)
+        return
+    if isinstance(node, ast.keyword):
+        _ast_reads(node.value, chains)
+        return
+    if isinstance(node, ast.Lambda):
+        return
+    for child in ast.iter_child_nodes(node):
+        _ast_reads(child, chains)
+
+
+def _ast_independent(loop: ast.For, call: ast.Call, at: int, scan: _AstBodyScan) -> bool:
+    reads: set[str] = set()
+    _ast_reads(call, reads)
+    in_args: set[str] = set()
+    for arg in (*call.args, *call.keywords):
+        _ast_reads(arg, in_args)
+    per_item = set(_ast_bound(loop.target))
+    writes_by_chain: dict[str, list[tuple[int, str]]] = {}
+    for chain, index, kind in scan.writes:
+        writes_by_chain.setdefault(chain, []).append((index, kind))
+    for chain, entries in writes_by_chain.items():
+        if all(index < at and kind == "assign" for index, kind in entries) and "." not in chain:
+            per_item.add(chain)
+    for read in reads:
+        for chain in writes_by_chain:
+            if chain in per_item:
+                continue
+            if _related(read, chain):
+                return False
+    return any(read.split(".", 1)[0] in per_item for read in in_args)
+
+
+def _ast_count_name(node: ast.AST, name: str) -> int:
+    """How many LibCST ``Name`` nodes spell ``name`` under ``node`` (identifiers of every kind)."""
+    count = 0
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            count += sub.id == name
+        elif isinstance(sub, ast.Attribute):
+            count += sub.attr == name
+        elif isinstance(sub, ast.keyword):
+            count += sub.arg == name
+        elif isinstance(sub, ast.arg):
+            count += sub.arg == name
+        elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            count += sub.name == name
+        elif isinstance(sub, ast.alias):
+            count += sub.name.split(".").count(name) + (sub.asname == name)
+        elif isinstance(sub, ast.ImportFrom):
+            count += (sub.module or "").split(".").count(name)
+        elif isinstance(sub, (ast.Global, ast.Nonlocal)):
+            count += sub.names.count(name)
+        elif isinstance(sub, ast.ExceptHandler):
+            count += sub.name == name
+        elif type(sub).__name__ in ("MatchAs", "MatchStar"):
+            count += getattr(sub, "name", None) == name
+        elif type(sub).__name__ == "MatchMapping":
+            count += getattr(sub, "rest", None) == name
+        elif type(sub).__name__ == "MatchClass":
+            count += list(getattr(sub, "kwd_attrs", ())).count(name)
+    return count
 
 
 class SequentialAwaitInLoop(Rule):
@@ -61,6 +335,7 @@ class SequentialAwaitInLoop(Rule):
     """
 
     code = "RMD206"
+    ast_checker = _Fast
     name = "sequential-await-in-loop"
     message = "await {call}() runs once per item of the for loop, one after another: run the calls with asyncio.gather bounded by a Semaphore"
     severity = Severity.HIGH
