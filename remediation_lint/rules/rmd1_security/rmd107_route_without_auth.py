@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
@@ -18,7 +19,9 @@ from remediation_lint.analysis.fastapi_auth import (
     route_of,
     scan_body,
 )
-from remediation_lint.knowledge.web_auth import ADMIN_DEPENDENCIES, AUTH_DEPENDENCIES, PUBLIC_PATHS
+from remediation_lint.analysis.names import ast_dotted
+from remediation_lint.astcheck import AstChecker
+from remediation_lint.knowledge.web_auth import ADMIN_DEPENDENCIES, AUTH_DEPENDENCIES, PUBLIC_PATHS, ROUTE_METHODS, ROUTER_CLASSES
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
@@ -26,6 +29,40 @@ _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
 _MANUAL_AUTH = ("authorization", "x-api-key", "api-key")
 #: calls that show a handler validates a credential by hand
 _MANUAL_AUTH_CALLS = ("decode_token", "decode_access_token", "validate_token", "verify_jwt", "check_api_key")
+
+
+class _Fast(AstChecker):
+    """A precise screen for the rule below, which reports only about the routes of a module: it defers to
+    LibCST exactly when a function is registered with ``@<router>.<method>(...)`` on a module-level
+    ``APIRouter(...)``/``FastAPI(...)``; a module without routes has nothing to report."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._routers: set[str] | None = None
+        self._done = False
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if self._done or not node.decorator_list:
+            return
+        if self._routers is None:
+            routers: set[str] = set()
+            for stmt in self.context.tree.body:
+                if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and isinstance(stmt.value, ast.Call):
+                    if last_part(ast_dotted(stmt.value.func)) in ROUTER_CLASSES:
+                        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                        routers.update(t.id for t in targets if isinstance(t, ast.Name))
+            self._routers = routers
+        if not self._routers:
+            self._done = True
+            return
+        for dec in node.decorator_list:
+            if isinstance(dec, ast.Call) and isinstance(dec.func, ast.Attribute) and dec.func.attr in ROUTE_METHODS:
+                if ast_dotted(dec.func.value) in self._routers:
+                    self.defer()
+                    self._done = True
+                    return
+
+    visit_AsyncFunctionDef = visit_FunctionDef
 
 
 class RouteWithoutAuth(Rule):
@@ -64,6 +101,7 @@ class RouteWithoutAuth(Rule):
     """
 
     code = "RMD107"
+    ast_checker = _Fast
     name = "route-without-auth"
     message = "route {method} {path}: {func}() has no auth dependency while other routes use {auth}: add Depends({auth})"
     severity = Severity.CRITICAL
