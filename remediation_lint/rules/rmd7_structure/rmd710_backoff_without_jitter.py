@@ -1,12 +1,115 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
 
 SLEEPS = {"time.sleep", "asyncio.sleep", "trio.sleep", "anyio.sleep", "gevent.sleep", "eventlet.sleep"}
 RANDOM_HINTS = ("random", "jitter", "uniform", "randint", "randrange", "secrets.")
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._assigned: list[set[str]] = [set()]
+        self._jittered: list[set[str]] = [set()]
+        self._lines: list[bytes] | None = None
+
+    def visit_FunctionDef(self, node: ast.AST) -> None:
+        self._assigned.append(set())
+        self._jittered.append(set())
+
+    def leave_FunctionDef(self, node: ast.AST) -> None:
+        self._assigned.pop()
+        self._jittered.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    leave_AsyncFunctionDef = leave_FunctionDef
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                self._record(target.id, node.value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if isinstance(node.target, ast.Name) and node.value is not None:
+            self._record(node.target.id, node.value)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Name) and self._has_random(node.value):
+            self._jittered[-1].add(node.target.id)
+
+    def _record(self, name: str, value: ast.expr) -> None:
+        if self._has_random(value):
+            self._jittered[-1].add(name)
+        elif _ast_is_exponential(value):
+            self._assigned[-1].add(name)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if not (node.args or node.keywords) or self.context.qualified(node.func) not in SLEEPS:
+            return
+        items: list[ast.AST] = [*node.args, *node.keywords]
+        if node.args and node.keywords:
+            items.sort(key=lambda n: (n.lineno, n.col_offset))  # type: ignore[attr-defined]
+        arg = items[0]
+        if isinstance(arg, ast.keyword) and arg.arg not in ("seconds", "delay", "secs"):
+            return
+        delay = arg.value if isinstance(arg, (ast.keyword, ast.Starred)) else arg
+        if self._has_random(delay):
+            return
+        exponential = _ast_is_exponential(delay)
+        if not exponential and isinstance(delay, ast.Name):
+            name = delay.id
+            if name in self._jittered[-1]:
+                return
+            exponential = name in self._assigned[-1]
+        if not exponential:
+            return
+        func = node.func
+        before = self._text(func.end_lineno, func.end_col_offset, delay.lineno, delay.col_offset)  # type: ignore[arg-type]
+        sleep = ast_dotted(func)
+        if before.count(b"(") != 1 or (sleep is not None and not sleep.isascii()):
+            self.defer()  # a parenthesised delay (LibCST's text keeps the parentheses), or a non-ASCII name
+            return
+        text = self._text(delay.lineno, delay.col_offset, delay.end_lineno, delay.end_col_offset).decode("utf-8")  # type: ignore[arg-type]
+        self.report(node, sleep=sleep, delay=" ".join(text.split()), fix=FixSafety.UNSAFE)
+
+    def _text(self, line: int, col: int, end_line: int, end_col: int) -> bytes:
+        if self._lines is None:
+            self._lines = self.context.source.splitlines(keepends=True)
+        lines = self._lines
+        if line == end_line:
+            return lines[line - 1][col:end_col]
+        return lines[line - 1][col:] + b"".join(lines[line: end_line - 1]) + lines[end_line - 1][:end_col]
+
+    def _has_random(self, expr: ast.expr) -> bool:
+        for sub in ast.walk(expr):
+            if isinstance(sub, ast.Call):
+                name = self.context.call_name(sub) or ""
+                if any(hint in name.lower() for hint in RANDOM_HINTS):
+                    return True
+        return False
+
+
+def _ast_is_exponential(expr: ast.expr) -> bool:
+    todo: list[ast.AST] = [expr]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.Pow) and not (isinstance(node.right, ast.Constant) and type(node.right.value) in (int, float)):
+                return True
+            if isinstance(node.op, ast.LShift) and isinstance(node.left, ast.Constant) and type(node.left.value) is int:
+                return True
+        todo.extend(ast.iter_child_nodes(node))
+    return False
 
 
 class BackoffWithoutJitter(Rule):
@@ -35,6 +138,7 @@ class BackoffWithoutJitter(Rule):
     """
 
     code = "RMD710"
+    ast_checker = _Fast
     name = "backoff-without-jitter"
     message = "retry sleep {sleep}({delay}) grows only with the attempt number: add jitter (e.g. multiply by random.uniform(0.5, 1.5))"
     severity = Severity.MEDIUM
