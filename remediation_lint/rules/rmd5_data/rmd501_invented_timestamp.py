@@ -1,9 +1,199 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from remediation_lint.analysis.handlers import line_starts, utf8_source
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.data import CLOCK_CALLS, CLOCK_FORMATTERS
 from remediation_lint.rule import FixSafety, Invalid, Provenance, Rule, Severity, Valid
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def _is_clock(self, node: ast.AST | None) -> bool:
+        if isinstance(node, ast.Await):
+            node = node.value
+        if not isinstance(node, ast.Call):
+            return False
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in CLOCK_FORMATTERS and isinstance(func.value, ast.Call):
+            return self._is_clock(func.value)
+        name = self.context.qualified(func)
+        extra = set(self.opts.get("clock_functions") or ())
+        if name is not None and (name in CLOCK_CALLS or name in extra):
+            return True
+        local = _cdotted(func)
+        return local is not None and local in extra
+
+    def _what(self, node: ast.AST) -> str:
+        inner = node.value if isinstance(node, ast.Await) else node
+        while isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) and isinstance(inner.func.value, ast.Call):
+            inner = inner.func.value
+        text = _cdotted(inner.func) if isinstance(inner, ast.Call) else None
+        return f"{text or 'now'}()"
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> None:
+        # LibCST nests `a or b or c` as `(a or b) or c`: only the first pair can have a value read as left
+        if isinstance(node.op, ast.Or) and self._is_clock(node.values[1]) and _ast_from_data(node.values[0]):
+            self.report(node.values[1], what=f"`... or {self._what(node.values[1])}`")
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        count = len(node.args) + len(node.keywords)
+        if isinstance(func, ast.Attribute) and func.attr in {"get", "pop", "setdefault"} and count == 2:
+            default, what = _ast_args(node)[1], f".{func.attr}()"
+        elif isinstance(func, ast.Name) and func.id == "getattr" and count == 3:
+            default, what = _ast_args(node)[2], "getattr()"
+        else:
+            return
+        if self._is_clock(default):
+            self.report(default, what=f"default {self._what(default)} of `{what}`")
+
+    def visit_arguments(self, node: ast.arguments) -> None:
+        for default in (*node.defaults, *node.kw_defaults):
+            if default is not None and self._is_clock(default):
+                self.report(default, what=f"parameter default {self._what(default)}")
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        missing = _ast_missing_test(node.test)
+        if missing is None:
+            return
+        clock, other = (node.body, node.orelse) if missing else (node.orelse, node.body)
+        if not self._is_clock(clock):
+            return
+        tested = _ast_tested_expr(node.test)
+        if _ast_from_data(tested) or _ast_parses(other, tested):
+            self.report(clock, what=f"fallback {self._what(clock)}")
+
+    def visit_If(self, node: ast.If) -> None:
+        if _ast_missing_test(node.test) is not True:
+            return
+        func = self.context.enclosing_function()
+        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return
+        tested = _ast_tested_name(node.test)
+        if tested is None or tested.split(".")[0] not in _ast_param_names(func):
+            return
+        if len(node.body) != 1 or not isinstance(node.body[0], ast.Return):
+            return
+        ret = node.body[0]
+        if not self._is_clock(ret.value):
+            return
+        if not self._indented(node):
+            return  # `if not v: return now()` on one line: LibCST's rule looks at indented blocks only
+        self.report(ret.value, what=f"`if not {tested}: return {self._what(ret.value)}`", fix=FixSafety.UNSAFE)  # type: ignore[arg-type]
+
+    def _indented(self, node: ast.If) -> bool:
+        """The body is an indented block (a newline after the header's colon), not a one-line suite."""
+        source = utf8_source(self.context.source)
+        starts = line_starts(source)
+        test, body = node.test, node.body[0]
+        k = starts[test.end_lineno - 1] + test.end_col_offset  # type: ignore[operator]
+        end = starts[body.lineno - 1] + body.col_offset
+        seen_colon = False
+        while k < end:
+            c = source[k]
+            if c == 0x23:  # a comment
+                while k < end and source[k] not in b"\r\n":
+                    k += 1
+                continue
+            if c == 0x3A:
+                seen_colon = True
+            elif seen_colon and c in b"\r\n":
+                return True
+            k += 1
+        return False
+
+
+def _cdotted(node: ast.AST | None) -> str | None:
+    """LibCST's ``dotted_name`` (``True``, ``False`` and ``None`` are names there)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    elif isinstance(node, ast.Constant) and (node.value is None or node.value is True or node.value is False):
+        parts.append(repr(node.value))
+    else:
+        return None
+    return ".".join(reversed(parts))
+
+
+def _ast_args(call: ast.Call) -> list[ast.expr]:
+    """The values of a call's arguments in source order (LibCST's ``Call.args``)."""
+    items = [((a.lineno, a.col_offset), a.value if isinstance(a, ast.Starred) else a) for a in call.args]
+    items += [((k.lineno, k.col_offset), k.value) for k in call.keywords]
+    if call.keywords:
+        items.sort(key=lambda item: item[0])
+    return [value for _, value in items]
+
+
+def _is_name_like(expr: ast.AST) -> bool:
+    return isinstance(expr, (ast.Name, ast.Attribute, ast.Subscript, ast.Call)) or (
+        isinstance(expr, ast.Constant) and (expr.value is None or expr.value is True or expr.value is False)
+    )
+
+
+def _ast_from_data(expr: ast.AST | None) -> bool:
+    if isinstance(expr, ast.Subscript):
+        return True
+    return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr == "get"
+
+
+def _ast_tested_expr(test: ast.expr) -> ast.expr:
+    if isinstance(test, ast.UnaryOp):
+        return test.operand
+    if isinstance(test, ast.Compare):
+        return test.left
+    return test
+
+
+def _ast_parses(other: ast.expr, tested: ast.expr) -> bool:
+    name = _cdotted(tested)
+    if not isinstance(other, ast.Call) or name is None:
+        return False
+    return any(_cdotted(a) == name for a in _ast_args(other))
+
+
+def _ast_missing_test(test: ast.expr) -> bool | None:
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return True if _ast_tested_name(test) else None
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        comparator = test.comparators[0]
+        if isinstance(comparator, ast.Constant) and comparator.value is None:
+            if isinstance(test.ops[0], ast.Is):
+                return True
+            if isinstance(test.ops[0], ast.IsNot):
+                return False
+        return None
+    if _is_name_like(test):
+        return False if _ast_tested_name(test) else None
+    return None
+
+
+def _ast_tested_name(test: ast.expr) -> str | None:
+    if isinstance(test, ast.UnaryOp):
+        test = test.operand
+    if isinstance(test, ast.Compare):
+        test = test.left
+    if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr == "get":
+        test = test.func.value
+    if isinstance(test, ast.Subscript):
+        test = test.value
+    return _cdotted(test)
+
+
+def _ast_param_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    args = func.args
+    names = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    for star in (args.vararg, args.kwarg):
+        if star is not None:
+            names.add(star.arg)
+    return names - {"self", "cls"}
 
 
 class InventedTimestamp(Rule):
@@ -40,6 +230,7 @@ class InventedTimestamp(Rule):
     """
 
     code = "RMD501"
+    ast_checker = _Fast
     name = "invented-timestamp"
     message = "{what} invents a timestamp for missing input: raise ValueError (or keep None) instead of using the current time"
     severity = Severity.CRITICAL
