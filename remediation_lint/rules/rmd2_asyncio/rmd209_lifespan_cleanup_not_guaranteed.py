@@ -1,11 +1,155 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.lifespans import is_context_manager_function
+from remediation_lint.analysis.lifespans import ast_is_context_manager_function, is_context_manager_function
+from remediation_lint.analysis.names import ast_dotted
+from remediation_lint.analysis.subprocesses import AstUndecidable, ast_is_suite, ast_statement_lines
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.lifecycles import EXIT_STACKS, RELEASE_METHODS
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 from remediation_lint.analysis.names import dotted_name as _dotted
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Yield(self, node: ast.Yield) -> None:
+        try:
+            self._check(node)
+        except AstUndecidable:
+            self.defer()
+
+    visit_YieldFrom = visit_Yield
+
+    def _check(self, node: ast.Yield | ast.YieldFrom) -> None:
+        ctx = self.context
+        func = ctx.enclosing_function()
+        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return
+        stack = ctx.stack
+        if len(stack) < 3:
+            return
+        stmt = stack[-2]
+        if isinstance(stmt, ast.Expr) or (isinstance(stmt, ast.Assign) and stmt.value is node):
+            pass
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is node:
+            pass
+        else:
+            return
+        # only a ``yield`` that is a statement of the function body itself: one inside ``try``/``with`` is guarded
+        if stack[-3] is not func or not any(s is stmt for s in func.body):
+            return
+        if ast_is_suite(ctx, func.body):
+            return
+        if not ast_is_context_manager_function(ctx, func):
+            return
+        lines = ast_statement_lines(ctx, func.body)
+        index = next(i for i, line in enumerate(lines) if any(s is stmt for s in line))
+        before = [s for line in lines[:index] for s in line]
+        after = [s for line in lines[index + 1:] for s in line]
+        walker = _AstWalker(set(self.opts["release_methods"]))
+        walker.walk(after)
+        released = list(dict.fromkeys(walker.released))
+        if len(released) < int(self.opts["min_resources"]):
+            return
+        if walker.exit_stack:
+            return
+        setup = _AstWalker(frozenset())
+        setup.walk(before)
+        if setup.exit_stack:
+            return
+        started = [name for name in released if name in setup.mentioned]
+        if len(started) < int(self.opts["min_resources"]):
+            return
+        resources = ", ".join(f"`{name}`" for name in reversed(started))
+        self.report(node, func=func.name, resources=resources)
+
+
+def _where(node: ast.AST) -> tuple[int, int]:
+    return (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+
+
+def _source_order_children(node: ast.AST) -> list[ast.AST]:
+    """Children in source order (LibCST's traversal order), where ``ast``'s field order differs."""
+    if isinstance(node, ast.Dict):
+        out: list[ast.AST] = []
+        for key, value in zip(node.keys, node.values):
+            if key is not None:
+                out.append(key)
+            out.append(value)
+        return out
+    if isinstance(node, ast.IfExp):
+        return [node.body, node.test, node.orelse]
+    if isinstance(node, ast.Call):
+        return [node.func, *sorted([*node.args, *node.keywords], key=_where)]
+    if isinstance(node, ast.ClassDef):
+        return [*node.decorator_list, *sorted([*node.bases, *node.keywords], key=_where), *node.body]
+    return list(ast.iter_child_nodes(node))
+
+
+def _identifiers(node: ast.AST) -> list[str]:
+    """Names LibCST holds as ``Name`` nodes besides ``ast.Name``: attributes, keywords, imported names..."""
+    if isinstance(node, ast.Attribute):
+        return [node.attr]
+    if isinstance(node, ast.keyword):
+        return [node.arg] if node.arg else []
+    if isinstance(node, ast.alias):
+        return [*node.name.split("."), *([node.asname] if node.asname else [])]
+    if isinstance(node, ast.ImportFrom):
+        return node.module.split(".") if node.module else []
+    if isinstance(node, ast.ClassDef):
+        return [node.name]
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return list(node.names)
+    if isinstance(node, ast.ExceptHandler):
+        return [node.name] if node.name else []
+    names = [getattr(node, "name", None), getattr(node, "rest", None)]
+    out = [n for n in names if isinstance(n, str)]
+    out.extend(getattr(node, "kwd_attrs", None) or ())
+    return out
+
+
+class _AstWalker:
+    """``_Walker``'s twin: receivers of release calls (in source order), names mentioned, exit-stack use."""
+
+    def __init__(self, release_methods: frozenset[str] | set[str]) -> None:
+        self.release_methods = release_methods
+        self.released: list[str] = []
+        self.mentioned: set[str] = set()
+        self.exit_stack = False
+
+    def walk(self, statements: list[ast.stmt]) -> None:
+        todo: list[ast.AST] = list(reversed(statements))
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            if isinstance(node, ast.Name):
+                if node.id in EXIT_STACKS:
+                    self.exit_stack = True
+            elif not self.exit_stack and any(name in EXIT_STACKS for name in _identifiers(node)):
+                self.exit_stack = True
+            if isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Attribute):
+                    receiver = ast_dotted(func.value)
+                    if receiver is not None:
+                        self.mentioned.add(receiver)
+                        if func.attr in self.release_methods:
+                            self.released.append(receiver)
+            elif isinstance(node, ast.Assign):
+                for target in node.targets:
+                    name = ast_dotted(target)
+                    if name is not None:
+                        self.mentioned.add(name)
+            elif isinstance(node, ast.AnnAssign):
+                name = ast_dotted(node.target)
+                if name is not None:
+                    self.mentioned.add(name)
+            todo.extend(reversed(_source_order_children(node)))
 
 
 class LifespanCleanupNotGuaranteed(Rule):
@@ -32,6 +176,7 @@ class LifespanCleanupNotGuaranteed(Rule):
     """
 
     code = "RMD209"
+    ast_checker = _Fast
     name = "lifespan-cleanup-not-guaranteed"
     message = "{func}() starts {resources} before `yield` and releases them after it unguarded: a failed start leaks the earlier ones; register each release on an AsyncExitStack"
     severity = Severity.HIGH
