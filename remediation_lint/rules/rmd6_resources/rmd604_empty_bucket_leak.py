@@ -1,14 +1,131 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis import sql
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 _BUCKET_ACCESS = frozenset({"get", "setdefault"})
 _DICT_CLEANUP = frozenset({"pop", "popitem", "clear"})
 _DICT_METHODS = frozenset({"get", "setdefault", "items", "values", "keys", "popitem"})
 _DICT_FACTORIES = frozenset({"dict", "defaultdict", "collections.defaultdict", "OrderedDict", "collections.OrderedDict"})
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._removes: dict[tuple[str | None, str], list[ast.Call]] = {}
+        self._cleaned: set[tuple[str | None, str]] = set()
+        self._aliases: dict[str, tuple[str | None, str]] = {}
+        self._dicts: set[tuple[str | None, str]] = set()
+
+    def _key(self, table: str) -> tuple[str | None, str]:
+        if table.startswith(("self.", "cls.")):
+            cls = self.context.enclosing_class()
+            return (cls.name if cls is not None else None, table)
+        return (None, table)
+
+    def visit_FunctionDef(self, node: ast.AST) -> None:
+        self._aliases = {}
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        name = ast_dotted(node.target)
+        if name is not None and node.value is not None and _ast_is_dict_value(node.value):
+            self._dicts.add(self._key(name))
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        func = self.context.enclosing_function()
+        for target in node.targets:
+            name = ast_dotted(target)
+            if name is None:
+                continue
+            if _ast_is_dict_value(node.value):
+                self._dicts.add(self._key(name))
+            self._aliases.pop(name, None)
+            if func is not None and not (isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) and func.name == "__init__"):
+                self._cleaned.add(self._key(name))
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            table = _ast_bucket_table(node.value)
+            if table is not None:
+                self._aliases[node.targets[0].id] = self._key(table)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        targets = node.targets
+        if len(targets) == 1 and isinstance(targets[0], ast.Tuple):
+            only = targets[0]
+            # ``del (a[k], b[k])`` is one LibCST Tuple; ``del (a[k], b[k]),`` a Tuple inside another one
+            if (only.end_lineno, only.end_col_offset) == (node.end_lineno, node.end_col_offset):
+                targets = only.elts
+        for target in targets:
+            if isinstance(target, ast.Subscript):
+                name = ast_dotted(target.value)
+                if name is not None:
+                    self._cleaned.add(self._key(name))
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, ast.Attribute):
+            return
+        method = func.attr
+        if method in _DICT_METHODS:
+            name = ast_dotted(func.value)
+            if name is not None:
+                self._dicts.add(self._key(name))
+        if method in _DICT_CLEANUP:
+            name = ast_dotted(func.value)
+            if name is not None:
+                self._cleaned.add(self._key(name))
+            return
+        if method not in {"remove", "discard"} or len(node.args) + len(node.keywords) != 1:
+            return
+        bucket = func.value
+        key: tuple[str | None, str] | None = None
+        if isinstance(bucket, ast.Name):
+            key = self._aliases.get(bucket.id)
+        else:
+            table = _ast_bucket_table(bucket)
+            if table is not None:
+                key = self._key(table)
+        if key is not None:
+            self._removes.setdefault(key, []).append(node)
+
+    def finish(self) -> None:
+        for key, calls in self._removes.items():
+            if key in self._cleaned or key not in self._dicts:
+                continue
+            for call in calls:
+                text = sql.ast_segment(self.context, call)
+                lines = sql.ast_source_lines(self.context)
+                before = lines[call.lineno - 1][: call.col_offset].rstrip() if lines and 0 < call.lineno <= len(lines) else b"("
+                if text is None or "\n" in text or "\r" in text or before.endswith(b"("):
+                    # LibCST renders a call over several lines without the block's indentation, and
+                    # a parenthesised call with its parentheses
+                    self.defer()
+                    return
+                text = text.strip()
+                self.report(call, call=text if len(text) <= 60 else text[:57] + "...", table=key[1])
+
+
+def _ast_bucket_table(expr: ast.expr) -> str | None:
+    if isinstance(expr, ast.Subscript):
+        return ast_dotted(expr.value)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute) and expr.func.attr in _BUCKET_ACCESS and (expr.args or expr.keywords):
+        return ast_dotted(expr.func.value)
+    return None
+
+
+def _ast_is_dict_value(expr: ast.expr) -> bool:
+    if isinstance(expr, (ast.Dict, ast.DictComp)):
+        return True
+    return isinstance(expr, ast.Call) and ast_dotted(expr.func) in _DICT_FACTORIES
 
 
 class EmptyBucketLeak(Rule):
@@ -34,6 +151,7 @@ class EmptyBucketLeak(Rule):
     """
 
     code = "RMD604"
+    ast_checker = _Fast
     name = "empty-bucket-leak"
     message = "`{call}` empties buckets of `{table}` that are never deleted: `del {table}[key]` once the bucket is empty"
     severity = Severity.LOW
