@@ -119,6 +119,7 @@ class AstContext:
         tree: ast.Module,
         source: bytes,
         project_getter: Callable[[], "ProjectIndex | None"] | None = None,
+        encoding: str | None = None,
     ) -> None:
         self.path = path
         self.tree = tree
@@ -139,6 +140,8 @@ class AstContext:
         self.by_type: dict[type, list[ast.AST]] = {}
         self._parents: dict[int, ast.AST] | None = None
         self._lines: list[str] | None = None
+        #: the source's encoding (None: from its cookie or BOM)
+        self.encoding = encoding
 
     # -- project -------------------------------------------------------------------------------------
     @property
@@ -218,7 +221,7 @@ class AstContext:
         if self._lines is None:
             from remediation_lint.engine import _decode_lines, _encoding_of
 
-            self._lines = _decode_lines(self.source, _encoding_of(self.source))
+            self._lines = _decode_lines(self.source, self.encoding or _encoding_of(self.source))
         return self._lines
 
     def name_node(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> ast.AST | None:

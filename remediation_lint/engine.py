@@ -353,7 +353,10 @@ class Linter:
         *,
         fix: bool = False,
         unsafe_fixes: bool = False,
+        tree: ast.Module | None = None,
     ) -> FileResult:
+        """Lint one source. ``tree``: the standard parser's tree of exactly this source, when the caller
+        has it (flake8 hands one to plugins), so it is not parsed twice."""
         if isinstance(data, str) and data.startswith("\ufeff"):
             data = data[1:]  # a decoded source keeps no BOM (flake8 strips it too)
         raw = data.encode("utf-8") if isinstance(data, str) else data
@@ -362,7 +365,9 @@ class Linter:
         rule_classes = self.rules_for(path, raw)
         ignored = self.config.ignored_for(path)
         report_parse_errors = not any(PARSE_ERROR_CODE.startswith(i) for i in [*ignored, *self.config.ignore])
-        tree, error = _standard_parse(data, path)
+        error = None
+        if tree is None:
+            tree, error = _standard_parse(data, path)
         if error is not None:
             if report_parse_errors:
                 result.findings.append(error)
@@ -374,7 +379,8 @@ class Linter:
         fast: list[Finding] = []
         if self.fast_path and not fix and not self.want_edits:
             try:
-                rule_classes, fast = self._fast(tree, raw, path, rule_classes, project, result)
+                encoding = "utf-8" if isinstance(data, str) else _encoding_of(raw)
+                rule_classes, fast = self._fast(tree, raw, encoding, path, rule_classes, project, result)
             except RecursionError:
                 pass  # the LibCST path decides (and reports) instead
             if not rule_classes:
@@ -415,6 +421,7 @@ class Linter:
         self,
         tree: ast.Module,
         raw: bytes,
+        encoding: str,
         path: str,
         rule_classes: list[type[Rule]],
         project: ProjectIndex | None,
@@ -427,7 +434,7 @@ class Linter:
             return rule_classes, []
         if project is not None:
             project.recording = set()
-        actx = AstContext(path, tree, raw, (lambda: project) if project is not None else None)
+        actx = AstContext(path, tree, raw, (lambda: project) if project is not None else None, encoding)
         checkers = [r.ast_checker(r, actx, self.config.rule_options(r.code)) for r in checked]
         try:
             run_checkers(actx, checkers)
@@ -436,12 +443,12 @@ class Linter:
                 result.deps = set(project.recording or ())
         rest = [r for r in rule_classes if r.ast_checker is None or r.code in actx.deferred]
         reports = [r for r in actx.reports if r.code not in actx.deferred]
-        return rest, self._ast_findings(reports, raw, path)
+        return rest, self._ast_findings(reports, actx, path)
 
-    def _ast_findings(self, reports: Sequence[AstReport], raw: bytes, path: str) -> list[Finding]:
+    def _ast_findings(self, reports: Sequence[AstReport], actx: AstContext, path: str) -> list[Finding]:
         if not reports:
             return []
-        lines = _decode_lines(raw, _encoding_of(raw))
+        lines = actx.lines
         severity = {r.code: r.severity.value for r in self.rules}
         out: list[Finding] = []
         seen: set[tuple[str, int, int, str]] = set()

@@ -1,7 +1,8 @@
 """flake8 plugin: ``flake8 --select RMD`` reports what the CLI reports, from the same engine.
 
-flake8 hands the plugin the file's lines; the plugin parses them once with LibCST and runs every rule
-that is on (``--rmd-preview`` adds the preview rules). flake8 itself applies ``--select``/``--ignore``,
+flake8 hands the plugin the file's lines and its ``ast`` tree; the plugin runs every rule that is on
+(``--rmd-preview`` adds the preview rules) on that tree where the rule has an ``ast`` checker, and parses
+with LibCST only for the others. flake8 itself applies ``--select``/``--ignore``,
 ``per-file-ignores`` and ``# noqa``. Rule options come from ``[tool.remediation-lint]`` in the nearest
 ``pyproject.toml``. Project-wide rules index the project whose root (the nearest directory holding
 ``pyproject.toml``, ``setup.py``, ``setup.cfg`` or ``.git``, or ``--rmd-project-root``) contains the
@@ -24,6 +25,7 @@ class RemediationLintPlugin:
     version = __version__
 
     def __init__(self, tree: ast.AST, lines: list[str], filename: str) -> None:
+        self.tree = tree
         self.lines = lines
         self.filename = filename
 
@@ -58,7 +60,9 @@ class RemediationLintPlugin:
             except (OSError, UnicodeDecodeError):
                 return
         linter = _linter_for(self.filename)
-        result = linter.check(source, self.filename)
+        # flake8's tree is the standard parser's tree of these very lines: the fast path uses it as is
+        tree = self.tree if isinstance(self.tree, ast.Module) and self.lines else None
+        result = linter.check(source, self.filename, tree=tree)
         for finding in sorted(result.findings, key=lambda f: f.sort_key()):
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
 
