@@ -1,11 +1,162 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from remediation_lint.analysis import web_handlers as web
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 ENV_CALLS = {"os.getenv": "os.getenv", "os.environ.get": "os.environ.get", "posix.getenv": "os.getenv"}
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._routers: set[str] | None = None
+        self._kinds: dict[int, str] = {}
+        self._pending: list[tuple[ast.AST, str, list[str]]] = []
+        self._depends: set[str] = set()
+        self._lines: list[bytes] | None = None
+
+    def visit_Call(self, node: ast.Call) -> None:
+        target = web.ast_dependency_targets(node)
+        if target is not None:
+            self._depends.add(target)
+            return
+        qualified = self.context.qualified(node.func)
+        if qualified in ENV_CALLS:
+            if not self._functions():
+                return
+            self._check(node, f"{ENV_CALLS[qualified]}({self._first_arg(node)})")
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if self.context.qualified(node.value) != "os.environ":
+            return
+        parent = self.context.parent()
+        if isinstance(parent, ast.Assign) and any(t is node for t in parent.targets):
+            return
+        if isinstance(parent, ast.AugAssign) and parent.target is node:
+            return
+        if isinstance(parent, ast.Delete):
+            if len(parent.targets) == 1:
+                return
+            self.defer()  # `del a, os.environ[k]`: LibCST sees a tuple target
+            return
+        if not self._functions():
+            return
+        index = node.slice
+        if isinstance(index, ast.Slice):
+            key = ""
+        elif isinstance(index, ast.Tuple):
+            self.defer()  # one parenthesised element or several: not told apart on ast
+            return
+        else:
+            inner = self._text(node.value.end_lineno, node.value.end_col_offset, node.end_lineno, node.end_col_offset)  # type: ignore[arg-type]
+            key_bytes = self._text(index.lineno, index.col_offset, index.end_lineno, index.end_col_offset)  # type: ignore[arg-type]
+            if inner.strip()[1:-1].strip() != key_bytes:
+                self.defer()  # parentheses or comments around the key
+                return
+            key = key_bytes.decode("utf-8")
+        self._check(node, f"os.environ[{key}]")
+
+    def _functions(self) -> list[ast.AST]:
+        return [s for s in self.context.scopes if isinstance(s, _DEFS)]
+
+    def _check(self, node: ast.AST, read: str) -> None:
+        functions = self._functions()
+        if any(web.ast_is_cached(f) for f in functions):  # type: ignore[arg-type]
+            return
+        for func in reversed(functions):
+            kind = self._kind(func)
+            if kind:
+                self._report(node, read, kind)
+                return
+        body = self.context.tree.body
+        self._pending.append((node, read, [f.name for f in functions if any(f is s for s in body)]))  # type: ignore[attr-defined]
+
+    def _report(self, node: ast.AST, read: str, where: str) -> None:
+        if not where.isascii():
+            self.defer()  # ast normalises non-ASCII identifiers, LibCST keeps them as written
+            return
+        self.report(node, read=read, where=where)
+
+    def finish(self) -> None:
+        for node, read, names in self._pending:
+            for name in names:
+                if name in self._depends:
+                    self._report(node, read, f"dependency {name}()")
+                    break
+
+    def _kind(self, func: ast.AST) -> str:
+        key = id(func)
+        if key not in self._kinds:
+            self._kinds[key] = self._classify(func)  # type: ignore[arg-type]
+        return self._kinds[key]
+
+    def _classify(self, func: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+        if self._routers is None:
+            self._routers, _ = web.ast_module_routers(self.context.tree)
+        name = func.name
+        route = web.ast_route_decorator(func, self._routers)
+        if route is not None:
+            return f"route handler {name}() (@{route})"
+        if web.ast_is_middleware_function(func):
+            return f"middleware {name}()"
+        cls = self._class_of(func)
+        if web.ast_is_middleware_method(func, cls):
+            return f"middleware {cls.name}.{name}()"  # type: ignore[union-attr]
+        if web.ast_takes_request(func):
+            return f"request dependency {name}()"
+        return ""
+
+    def _class_of(self, func: ast.AST) -> ast.ClassDef | None:
+        scopes = self.context.scopes
+        for i, node in enumerate(scopes):
+            if node is func and i > 0 and isinstance(scopes[i - 1], ast.ClassDef):
+                return scopes[i - 1]  # type: ignore[return-value]
+        return None
+
+    def _text(self, line: int, col: int, end_line: int, end_col: int) -> bytes:
+        if self._lines is None:
+            self._lines = self.context.source.splitlines(keepends=True)
+        lines = self._lines
+        if line == end_line:
+            return lines[line - 1][col:end_col]
+        return lines[line - 1][col:] + b"".join(lines[line: end_line - 1]) + lines[end_line - 1][:end_col]
+
+    def _first_arg(self, call: ast.Call) -> str:
+        if not (call.args or call.keywords):
+            return ""
+        _, value = web.ast_call_items(call)[0]
+        if isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes)):
+            text = self._text(value.lineno, value.col_offset, value.end_lineno, value.end_col_offset)  # type: ignore[arg-type]
+            if _is_single_literal(text):
+                return text.decode("utf-8")
+        return "..."
+
+
+def _is_single_literal(text: bytes) -> bool:
+    i = 0
+    while i < len(text) and text[i:i + 1] in b"rRbBuU":
+        i += 1
+    quote = text[i:i + 3] if text[i:i + 3] in (b'"""', b"'''") else text[i:i + 1]
+    if quote not in (b'"', b"'", b'"""', b"'''"):
+        return False
+    j = i + len(quote)
+    while j < len(text):
+        if text[j:j + 1] == b"\\":
+            j += 2
+            continue
+        if text[j:j + len(quote)] == quote:
+            return j + len(quote) == len(text)
+        j += 1
+    return False
 
 
 class EnvReadPerRequest(Rule):
@@ -34,6 +185,7 @@ class EnvReadPerRequest(Rule):
     """
 
     code = "RMD701"
+    ast_checker = _Fast
     name = "env-read-per-request"
     message = "{read} in {where} runs on every request: read the configuration once at startup (settings/app state)"
     severity = Severity.HIGH
