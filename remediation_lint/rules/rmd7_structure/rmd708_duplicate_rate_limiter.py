@@ -1,11 +1,57 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from remediation_lint.analysis import web_handlers as web
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 LIMITERS = {"slowapi.Limiter", "slowapi.extension.Limiter"}
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._calls: list[tuple[ast.Call, str]] = []
+        self._route: str | None = None
+        self._routers: set[str] | None = None
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if self.context.qualified(node.func) in LIMITERS:
+            self._calls.append((node, f"{self.context.dotted(node.func)}(...)"))
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if self._route is not None or not node.decorator_list:
+            return
+        if self._routers is None:
+            self._routers, _ = web.ast_module_routers(self.context.tree)
+        route = web.ast_route_decorator(node, self._routers)
+        if route is not None:
+            self._route = f"it defines route {node.name}() with @{route}"
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def finish(self) -> None:
+        if not self._calls:
+            return
+        routers, apps = web.ast_module_routers(self.context.tree)
+        if apps:
+            return
+        if routers:
+            why = f"it defines router `{sorted(routers)[0]}` and creates no app"
+        elif self._route is not None:
+            why = self._route
+        else:
+            return
+        for node, call in self._calls:
+            if not (call + why).isascii():
+                self.defer()  # ast normalises non-ASCII identifiers, LibCST keeps them as written
+                return
+            self.report(node, call=call, why=why)
 
 
 class DuplicateRateLimiter(Rule):
@@ -29,6 +75,7 @@ class DuplicateRateLimiter(Rule):
     """
 
     code = "RMD708"
+    ast_checker = _Fast
     name = "duplicate-rate-limiter"
     message = "{call} created in a routes module ({why}): decorate routes with the app's single limiter instead"
     severity = Severity.LOW
