@@ -2,14 +2,188 @@ from __future__ import annotations
 
 import re
 
+import ast
+
 import libcst as cst
 
+from remediation_lint.analysis.handlers import AST_SIMPLE_STATEMENTS, ast_is_single_string, line_starts, source_segment, utf8_source
 from remediation_lint.analysis.names import dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import FixSafety, Invalid, Provenance, Rule, Severity, Valid
 
 _MODEL_BASES = ("BaseModel", "TypedDict", "NamedTuple", "SQLModel", "BaseSettings")
 _NUMERIC = re.compile(r"^-?\d+$")
 _STATS = re.compile(r"(stats|metrics|counters|usage)$")
+
+
+class _Defer(Exception):
+    pass
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._models: set[str] = set()
+        self._source: tuple[bytes, list[int]] | None = None
+
+    def _src(self) -> tuple[bytes, list[int]]:
+        if self._source is None:
+            source = utf8_source(self.context.source)
+            self._source = (source, line_starts(source))
+        return self._source
+
+    def _count_like(self, name: str) -> bool:
+        low = name.lower()
+        if low.endswith(("_id", "_code", "_name", "_label", "_key", "_unit")):
+            return False
+        return (
+            low in set(self.opts["count_names"])
+            or low.endswith(tuple(self.opts["count_suffixes"]))
+            or low.startswith(tuple(self.opts["count_prefixes"]))
+        )
+
+    def _is_model(self, node: ast.ClassDef) -> bool:
+        for dec in node.decorator_list:
+            expr = dec.func if isinstance(dec, ast.Call) else dec
+            name = self.context.qualified(expr) or _cdotted(expr) or ""
+            if name.rsplit(".", 1)[-1] in {"dataclass", "define", "frozen", "attrs"}:
+                return True
+        for base in node.bases:
+            name = _cdotted(base.value if isinstance(base, ast.Starred) else base) or ""
+            last = name.rsplit(".", 1)[-1]
+            if last in _MODEL_BASES or last in self._models:
+                return True
+        return False
+
+    def _string(self, value: ast.AST | None) -> str | None:
+        """The source text of a LibCST ``SimpleString`` (one string literal), else None."""
+        if isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes)) and ast_is_single_string(value, *self._src()):
+            return source_segment(value, *self._src())
+        return None
+
+    def _numeric_string(self, value: ast.AST | None) -> str | None:
+        if self._string(value) is not None and isinstance(value.value, str) and _NUMERIC.match(value.value):  # type: ignore[union-attr]
+            return str(int(value.value))  # type: ignore[union-attr]
+        return None
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if not self._is_model(node):
+            return
+        self._models.add(node.name)
+        if not self._indented(node.body[0]):
+            return
+        for small in node.body:
+            if not isinstance(small, AST_SIMPLE_STATEMENTS):
+                continue
+            try:
+                if isinstance(small, ast.AnnAssign) and isinstance(small.target, ast.Name):
+                    self._field(small, small.target.id)
+                elif isinstance(small, ast.Assign) and len(small.targets) == 1 and isinstance(small.targets[0], ast.Name):
+                    name = small.targets[0].id
+                    if self._count_like(name) and self._numeric_string(small.value):
+                        if self._numeric_string(small.value).startswith("-"):  # type: ignore[union-attr]
+                            raise _Defer  # the LibCST rule's fix (cst.Integer("-1")) fails validation
+                        self.report(small, what=f"field `{name}` defaults to the string {self._string(small.value)}", fix=FixSafety.UNSAFE)
+            except _Defer:
+                self.defer()
+                return
+
+    def _indented(self, stmt: ast.stmt) -> bool:
+        """The block's first statement starts its line (an indented block, not a one-line suite)."""
+        source, starts = self._src()
+        return not source[starts[stmt.lineno - 1] : starts[stmt.lineno - 1] + stmt.col_offset].strip()
+
+    def _field(self, node: ast.AnnAssign, name: str) -> None:
+        ann = node.annotation
+        if _STATS.search(name.lower()) and self._dict_of_dict_of_str(ann):
+            self.report(node, what=f"stats field `{name}` keeps its numbers as strings (Dict[str, Dict[str, str]])")
+            return
+        if not self._count_like(name):
+            return
+        is_str = isinstance(ann, ast.Name) and ann.id == "str"
+        text = self._string(ann)
+        quoted = text is not None and text.strip("\"'") == "str"
+        default = self._numeric_string(node.value) if node.value is not None else None
+        if not (is_str or quoted or default):
+            return
+        if is_str and node.value is not None and not default:
+            self.report(node, what=f"field `{name}` is annotated str")
+            return
+        with_default = bool(default and (is_str or (isinstance(ann, ast.Name) and ann.id == "int")))
+        if with_default and default.startswith("-"):  # type: ignore[union-attr]
+            raise _Defer  # the LibCST rule's fix (cst.Integer("-1")) fails validation
+        replacements = bool(is_str) or with_default
+        what = f"field `{name}` is annotated str" if (is_str or quoted) else f"field `{name}` defaults to a numeric string"
+        self.report(node, what=what, fix=FixSafety.UNSAFE if replacements else None)
+
+    def _dict_of_dict_of_str(self, ann: ast.expr) -> bool:
+        def args(node: ast.expr) -> list[ast.expr] | None:
+            if isinstance(node, ast.Subscript) and (_cdotted(node.value) or "").rsplit(".", 1)[-1] in {"Dict", "dict", "Mapping"}:
+                index = node.slice
+                if isinstance(index, ast.Tuple):
+                    if any(isinstance(e, ast.Starred) for e in index.elts):
+                        raise _Defer
+                    if index.elts and (index.lineno, index.col_offset) != (index.elts[0].lineno, index.elts[0].col_offset):
+                        raise _Defer  # `Dict[(a, b)]` (one element for LibCST) or `Dict[(a), b]`
+                    return [e for e in index.elts if not isinstance(e, ast.Slice)]
+                return [] if isinstance(index, ast.Slice) else [index]
+            return None
+
+        outer = args(ann)
+        if not outer or len(outer) != 2:
+            return False
+        inner = args(outer[1])
+        return bool(inner) and len(inner) == 2 and _cdotted(inner[1]) == "str" and isinstance(inner[1], ast.Name)  # type: ignore[index]
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if not (isinstance(node.func, ast.Name) and node.func.id == "str" and len(node.args) + len(node.keywords) == 1):
+            return
+        arg = _ast_args(node)[0]
+        if not isinstance(arg, ast.BinOp) or not isinstance(arg.op, (ast.Add, ast.Sub)):
+            return
+        inner = arg.left
+        if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "int" and (inner.args or inner.keywords):
+            target = _ast_args(inner)[0]
+            label = self._label(target)
+            if label is not None and self._count_like(label.strip("[]`'\"").rsplit(".", 1)[-1]):
+                self.report(node, what=f"counter {label} is bumped through str(int(...) + ...)")
+
+    def _label(self, target: ast.expr) -> str | None:
+        if isinstance(target, ast.Subscript):
+            text = self._string(target.slice)
+            return f"[{text}]" if text is not None else None
+        if isinstance(target, ast.Attribute):
+            return f"`{_cdotted(target) or target.attr}`"
+        name = _cdotted(target)
+        if isinstance(target, (ast.Name, ast.Constant)) and name is not None:
+            return f"`{name}`"
+        return None
+
+
+def _cdotted(node: ast.AST | None) -> str | None:
+    """LibCST's ``dotted_name`` (``True``, ``False`` and ``None`` are names there)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    elif isinstance(node, ast.Constant) and (node.value is None or node.value is True or node.value is False):
+        parts.append(repr(node.value))
+    else:
+        return None
+    return ".".join(reversed(parts))
+
+
+def _ast_args(call: ast.Call) -> list[ast.expr]:
+    """The values of a call's arguments in source order (LibCST's ``Call.args``)."""
+    items = [((a.lineno, a.col_offset), a.value if isinstance(a, ast.Starred) else a) for a in call.args]
+    items += [((k.lineno, k.col_offset), k.value) for k in call.keywords]
+    if call.keywords:
+        items.sort(key=lambda item: item[0])
+    return [value for _, value in items]
 
 
 class NumberStoredAsString(Rule):
@@ -34,6 +208,7 @@ class NumberStoredAsString(Rule):
     """
 
     code = "RMD506"
+    ast_checker = _Fast
     name = "number-stored-as-string"
     message = "{what}: store it as int"
     severity = Severity.HIGH
