@@ -1,10 +1,89 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.lifespans import decorator_names, is_context_manager_function
+from remediation_lint.analysis.lifespans import (
+    ast_decorator_names,
+    ast_is_context_manager_function,
+    decorator_names,
+    is_context_manager_function,
+)
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.http_clients import HTTP_CLIENT_CONSTRUCTORS, SETUP_FUNCTIONS
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
+
+_CACHING = {"lru_cache", "cache", "cached_property", "fixture", "cached", "alru_cache", "singleton"}
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        ctx = self.context
+        qualified = ctx.qualified(node.func)
+        if qualified is None or qualified not in self.opts["constructors"]:
+            return
+        func = ctx.enclosing_function()
+        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) or ctx.is_test_file():
+            return
+        if func.name in self.opts["setup_functions"] or ast_is_context_manager_function(ctx, func):
+            return
+        decorators = {name.rsplit(".", 1)[-1] for name in ast_decorator_names(ctx, func)}
+        is_property = "property" in decorators
+        if decorators & _CACHING:
+            return
+        if self._kept(node, func, is_property):
+            return
+        cls = ctx.enclosing_class()
+        where = f"{cls.name}.{func.name}" if cls is not None else func.name
+        self.report(node, ctor=qualified, func=where)
+
+    def _kept(self, node: ast.Call, func: ast.FunctionDef | ast.AsyncFunctionDef, is_property: bool) -> bool:
+        parent = self.context.parent()
+        if isinstance(parent, (ast.Return, ast.Yield)):
+            return not is_property
+        name: str | None = None
+        if isinstance(parent, ast.Assign):
+            for target in parent.targets:
+                if not isinstance(target, ast.Name):
+                    return True
+            if len(parent.targets) == 1:
+                name = parent.targets[0].id  # type: ignore[attr-defined]
+        elif isinstance(parent, ast.AnnAssign):
+            if parent.value is not node:
+                return False  # the annotation (LibCST's parent is then an Annotation)
+            if not isinstance(parent.target, ast.Name):
+                return True
+            name = parent.target.id
+        elif isinstance(parent, ast.withitem):
+            if isinstance(parent.optional_vars, ast.Name):
+                name = parent.optional_vars.id
+        if name is None:
+            return False
+        return _ast_escapes(func.body, name) and not is_property
+
+
+def _ast_escapes(body: list[ast.stmt], name: str) -> bool:
+    """``_Escape``'s twin: ``return name``, ``yield name``, ``global name``, ``obj.attr = name``."""
+    todo: list[ast.AST] = list(body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Global):
+            if name in node.names:
+                return True
+        elif isinstance(node, (ast.Return, ast.Yield)):
+            if isinstance(node.value, ast.Name) and node.value.id == name:
+                return True
+        elif isinstance(node, ast.Assign):
+            if isinstance(node.value, ast.Name) and node.value.id == name:
+                if any(not isinstance(t, ast.Name) for t in node.targets):
+                    return True
+        todo.extend(ast.iter_child_nodes(node))
+    return False
 
 
 class ClientPerCall(Rule):
@@ -30,6 +109,7 @@ class ClientPerCall(Rule):
     """
 
     code = "RMD210"
+    ast_checker = _Fast
     name = "client-per-call"
     message = "{ctor}() created in {func}(), which runs per call: share one client created at startup (and closed at shutdown) to reuse connections"
     severity = Severity.MEDIUM
