@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 
 import libcst as cst
@@ -7,6 +8,7 @@ import libcst as cst
 from remediation_lint.analysis import sql
 from remediation_lint.analysis.names import dotted_name
 from remediation_lint.analysis.transactions import decorated_transactional, in_transaction
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 
@@ -70,6 +72,27 @@ class _Walk(cst.CSTVisitor):
             self.events.append(_Ev("external", node, anc))
 
 
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode): a screen. Every finding is a ``x.commit()`` or an
+    auto-committing ``x.<autocommit method>(...)`` call, or a call of a same-module helper that contains
+    one; a file without such a call has no finding, a file with one is deferred."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._autocommit = frozenset(self.opts.get("autocommit_methods") or ())
+        self._skip = context.is_test_file()
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if self._skip:
+            return
+        func = node.func
+        if isinstance(func, ast.Attribute) and (
+            func.attr in self._autocommit or (func.attr == "commit" and not node.args and not node.keywords)
+        ):
+            self._skip = True
+            self.defer()
+
+
 class WriteWithoutTransaction(Rule):
     """Related writes committed one by one, or a batch with no rollback: a crash leaves half the change.
 
@@ -99,6 +122,7 @@ class WriteWithoutTransaction(Rule):
     """
 
     code = "RMD503"
+    ast_checker = _Fast
     name = "write-without-transaction"
     message = "{what}: run the related writes in one transaction that rolls back on error"
     severity = Severity.HIGH
