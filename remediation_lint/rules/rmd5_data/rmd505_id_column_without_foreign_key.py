@@ -1,11 +1,80 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.handlers import ast_is_single_string, line_starts, utf8_source
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 _COLUMN_CALLS = frozenset({"Column", "mapped_column"})
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        qualified = self.context.qualified(func) or ""
+        dotted = _cdotted(func) or ""
+        if not qualified.startswith(("sqlalchemy", "flask_sqlalchemy")):
+            if not (dotted.endswith((".Column", ".mapped_column")) and dotted.split(".")[0] in {"db", "sa"}):
+                return
+        if qualified.rsplit(".", 1)[-1] not in _COLUMN_CALLS and dotted.rsplit(".", 1)[-1] not in _COLUMN_CALLS:
+            return
+        name = self._column_name(node)
+        if name is None or not name.endswith("_id") or name in set(self.opts.get("external_ids") or ()):
+            return
+        for kw in node.keywords:
+            if kw.arg is not None:
+                if kw.arg == "primary_key" and not (isinstance(kw.value, ast.Constant) and kw.value.value is False):
+                    return
+        # positional arguments and `**mapping` (no keyword for LibCST either)
+        for value in [a.value if isinstance(a, ast.Starred) else a for a in node.args] + [k.value for k in node.keywords if k.arg is None]:
+            if isinstance(value, ast.Call) and (_cdotted(value.func) or "").rsplit(".", 1)[-1] == "ForeignKey":
+                return
+        self.report(node, column=name)
+
+    def _column_name(self, node: ast.Call) -> str | None:
+        first = _first_arg(node)
+        if first is not None and not (isinstance(first, ast.keyword) and first.arg is not None):
+            # a positional argument, `*x` or `**x` (LibCST: an Arg without keyword, its value unstarred)
+            value = first.value if isinstance(first, (ast.Starred, ast.keyword)) else first
+            if isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes)):
+                source = utf8_source(self.context.source)
+                if ast_is_single_string(value, source, line_starts(source)):
+                    return value.value if isinstance(value.value, str) else None
+        parent = self.context.parent()
+        if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+            return parent.targets[0].id
+        if isinstance(parent, ast.AnnAssign) and parent.value is node and isinstance(parent.target, ast.Name):
+            return parent.target.id
+        return None
+
+
+def _first_arg(call: ast.Call) -> ast.AST | None:
+    """The first argument in source order (a positional expression, a Starred or a keyword)."""
+    items: list[ast.AST] = [*call.args, *call.keywords]
+    if not items:
+        return None
+    return min(items, key=lambda a: (a.lineno, a.col_offset))
+
+
+def _cdotted(node: ast.AST | None) -> str | None:
+    """LibCST's ``dotted_name`` (``True``, ``False`` and ``None`` are names there)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    elif isinstance(node, ast.Constant) and (node.value is None or node.value is True or node.value is False):
+        parts.append(repr(node.value))
+    else:
+        return None
+    return ".".join(reversed(parts))
 
 
 class IdColumnWithoutForeignKey(Rule):
@@ -28,6 +97,7 @@ class IdColumnWithoutForeignKey(Rule):
     """
 
     code = "RMD505"
+    ast_checker = _Fast
     name = "id-column-without-foreign-key"
     message = "column `{column}` looks like a reference but has no ForeignKey: add ForeignKey(\"<table>.id\") (or list it in external_ids)"
     severity = Severity.MEDIUM
