@@ -12,13 +12,20 @@ from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Ru
 #: functions that take awaitables as positional arguments, and those that take one iterable of them
 GATHERERS = frozenset({"asyncio.gather"})
 WAITERS = frozenset({"asyncio.wait", "asyncio.as_completed"})
+_LAST_PARTS = frozenset(name.rsplit(".", 1)[-1] for name in GATHERERS | WAITERS)
 
 
 class _Fast(AstChecker):
     """The ``ast`` twin of the rule below (check mode)."""
 
     def visit_Call(self, node: ast.Call) -> None:
-        qualified = self.context.qualified(node.func)
+        func = node.func  # cheap screen: the callee's last name part is the gatherer's (or an imported name)
+        if isinstance(func, ast.Attribute):
+            if func.attr not in _LAST_PARTS:
+                return
+        elif not isinstance(func, ast.Name) or func.id not in self.context.imports:
+            return
+        qualified = self.context.qualified(func)
         if qualified in GATHERERS:
             for arg in node.args:
                 if isinstance(arg, ast.Starred):

@@ -49,7 +49,13 @@ class _Fast(AstChecker):
 
     def visit_Call(self, node: ast.Call) -> None:
         ctx = self.context
-        qualified = ctx.qualified(node.func)
+        func = node.func  # cheap screen: every sleep's last name part is ``sleep`` (or an imported name)
+        if isinstance(func, ast.Attribute):
+            if func.attr != "sleep":
+                return
+        elif not isinstance(func, ast.Name) or func.id not in ctx.imports:
+            return
+        qualified = ctx.qualified(func)
         if qualified in ASYNC_SLEEPS:
             if not isinstance(ctx.parent(), ast.Await):
                 return
