@@ -1,11 +1,107 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
+from remediation_lint.analysis.handlers import AST_SIMPLE_STATEMENTS, line_starts, utf8_source
 from remediation_lint.analysis.names import dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 _CONSTRAINED = {"conint", "constr", "conlist", "StringConstraints", "Field", "Len", "MaxLen", "Interval", "Le", "Lt"}
+
+
+class _Defer(Exception):
+    pass
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if not node.name.endswith(tuple(self.opts["model_suffixes"])):
+            return
+        bases = [b.value if isinstance(b, ast.Starred) else b for b in node.bases]
+        if not any((_cdotted(b) or "").rsplit(".", 1)[-1] == "BaseModel" for b in bases):
+            return
+        first = node.body[0]
+        source = utf8_source(self.context.source)
+        start = line_starts(source)[first.lineno - 1]
+        if source[start : start + first.col_offset].strip():
+            return  # a one-line suite (`class A(BaseModel): x: int`): LibCST's rule looks at indented blocks
+        try:
+            for small in node.body:
+                if isinstance(small, AST_SIMPLE_STATEMENTS) and isinstance(small, ast.AnnAssign) and isinstance(small.target, ast.Name):
+                    self._field(node.name, small)
+        except _Defer:
+            self.defer()
+
+    def _field(self, model: str, node: ast.AnnAssign) -> None:
+        name = node.target.id  # type: ignore[attr-defined]
+        if name == "email" or name.endswith("_email"):
+            return
+        kind, metadata = _ast_base_kind(node.annotation)
+        if kind is None:
+            return
+        kwargs: set[str] = set()
+        for call in [*metadata, node.value]:
+            if isinstance(call, ast.Call) and (_cdotted(call.func) or "").rsplit(".", 1)[-1] in _CONSTRAINED:
+                kwargs |= {k.arg for k in call.keywords if k.arg is not None}
+        if kind == "int":
+            missing = []
+            if not kwargs & {"ge", "gt"}:
+                missing.append("lower bound")
+            if not kwargs & {"le", "lt"}:
+                missing.append("upper bound")
+            if missing:
+                self.report(node, model=model, field=name, kind="int", missing=" or ".join(missing), hint="ge=..., le=...")
+        elif "max_length" not in kwargs:
+            self.report(node, model=model, field=name, kind="str", missing="max_length", hint="max_length=...")
+
+
+def _ast_base_kind(ann: ast.expr) -> tuple[str | None, list[ast.expr]]:
+    if isinstance(ann, ast.Name) and ann.id in {"int", "str"}:
+        return ann.id, []
+    if isinstance(ann, ast.BinOp) and isinstance(ann.op, ast.BitOr):
+        rest = [s for s in (ann.left, ann.right) if not (isinstance(s, ast.Constant) and s.value is None)]
+        if len(rest) == 1:
+            return _ast_base_kind(rest[0])
+        return None, []
+    if isinstance(ann, ast.Subscript):
+        head = (_cdotted(ann.value) or "").rsplit(".", 1)[-1]
+        if head not in ("Optional", "Annotated"):
+            return None, []
+        index = ann.slice
+        if isinstance(index, ast.Tuple):
+            if any(isinstance(e, ast.Starred) for e in index.elts):
+                raise _Defer
+            if index.elts and (index.lineno, index.col_offset) != (index.elts[0].lineno, index.elts[0].col_offset):
+                raise _Defer  # `X[(a, b)]` is one element for LibCST; `X[(a), b]` two
+            items = [e for e in index.elts if not isinstance(e, ast.Slice)]
+        else:
+            items = [] if isinstance(index, ast.Slice) else [index]
+        if head == "Optional" and len(items) == 1:
+            return _ast_base_kind(items[0])
+        if head == "Annotated" and items:
+            kind, meta = _ast_base_kind(items[0])
+            return kind, [*meta, *items[1:]]
+    return None, []
+
+
+def _cdotted(node: ast.AST | None) -> str | None:
+    """LibCST's ``dotted_name`` (``True``, ``False`` and ``None`` are names there)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    elif isinstance(node, ast.Constant) and (node.value is None or node.value is True or node.value is False):
+        parts.append(repr(node.value))
+    else:
+        return None
+    return ".".join(reversed(parts))
 
 
 class UnboundedRequestField(Rule):
@@ -28,6 +124,7 @@ class UnboundedRequestField(Rule):
     """
 
     code = "RMD508"
+    ast_checker = _Fast
     name = "unbounded-request-field"
     message = "request field `{model}.{field}: {kind}` has no {missing}: bound it with Field({hint})"
     severity = Severity.MEDIUM
