@@ -4,11 +4,254 @@ import ast
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis import sql
+from remediation_lint.analysis.names import ast_dotted, dotted_name
 from remediation_lint.analysis.sync_callees import resolve_function
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 POOL_HELPERS = ("get_rep_socket", "get_pub_socket", "get_router_socket", "get_bound_socket")
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode). The assignments and bind/connect calls are
+    recorded during the traversal and replayed in ``finish``, where the helpers are resolved (with the
+    project index, as ``resolve_function`` does) only for the sockets that are bound or connected."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._helpers = tuple(self.opts.get("pool_helpers") or ())
+        #: ("assign", key, made key, value, class node, function node) / ("use", key, made key, method, call, in loop, receiver)
+        self._events: list[tuple] = []
+        self._ctx_assign: dict[str | None, dict[str, list[tuple[str, bool]]]] = {}
+        self._fn_none: dict[int, dict[str, bool]] = {}
+        self._socket_calls: list[tuple[ast.Call, str | None, str, bool]] = []
+
+    def _class(self) -> str | None:
+        cls = self.context.enclosing_class()
+        return cls.name if cls is not None else None
+
+    def _fid(self) -> int:
+        return id(self.context.enclosing_function())
+
+    def _key_for(self, text: str) -> tuple[str | None, str]:
+        if text.startswith("self."):
+            return self._class(), text
+        return str(self._fid()), text
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        value = node.value
+        for target in node.targets:
+            text = ast_dotted(target)
+            if text is None:
+                continue
+            if text.startswith("self.") and text.count(".") == 1:
+                attr = text[5:]
+                is_none = isinstance(value, ast.Constant) and value.value is None
+                func = self.context.enclosing_function()
+                method = func.name if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)) else ""
+                self._ctx_assign.setdefault(self._class(), {}).setdefault(attr, []).append((method, is_none))
+                self._fn_none.setdefault(self._fid(), {})[attr] = is_none
+            self._events.append(
+                ("assign", self._key_for(text), (self._fid(), text), value, self.context.enclosing_class(), self.context.enclosing_function())
+            )
+
+    def visit_Call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, ast.Attribute):
+            return
+        method = func.attr
+        receiver = ast_dotted(func.value)
+        if receiver is None:
+            return
+        if method in ("bind", "connect"):
+            in_loop = self.context.inside(ast.For, ast.AsyncFor, ast.While) is not None
+            self._events.append(("use", self._key_for(receiver), (self._fid(), receiver), method, node, in_loop, receiver))
+        elif method == "socket" and receiver.startswith("self.") and receiver.count(".") == 1:
+            attr = receiver[5:]
+            fn_state = self._fn_none.get(self._fid(), {}).get(attr)
+            self._socket_calls.append((node, self._class(), attr, fn_state is True))
+
+    def finish(self) -> None:
+        events = self._events
+        used = {ev[1] for ev in events if ev[0] == "use"}
+        bound = {ev[2] for ev in events if ev[0] == "use" and ev[3] == "bind"}
+        pooled: dict[tuple[str | None, str], str] = {}
+        made: dict[tuple[int, str], int] = {}
+        reports: list[tuple[ast.AST, str]] = []
+        uses: list[tuple[ast.Call, tuple[str | None, str], str]] = []
+        for ev in events:
+            if ev[0] == "assign":
+                _, key, made_key, value, cls_node, func_node = ev
+                if not isinstance(value, ast.Call):
+                    pooled.pop(key, None)
+                    continue
+                is_socket = isinstance(value.func, ast.Attribute) and value.func.attr == "socket"
+                if key not in used and not (is_socket and made_key in bound):
+                    continue  # neither the pool state nor the bind count of this name is ever read
+                try:
+                    helper = self._binding_helper(value, cls_node, func_node)
+                except sql.Undecidable:
+                    self.defer()
+                    return
+                if helper is not None:
+                    pooled[key] = helper
+                elif is_socket:
+                    pooled.pop(key, None)
+                    made[made_key] = 0
+            else:
+                _, key, made_key, method, node, in_loop, receiver = ev
+                uses.append((node, key, method))
+                if method == "bind" and made_key in made:
+                    made[made_key] += 1
+                    if made[made_key] == 2 and not in_loop:
+                        reports.append((node, f"{receiver} is bound a second time in this function: bind a socket once"))
+        for node, key, method in uses:
+            helper = pooled.get(key)
+            if helper is None:
+                continue
+            text = key[1]
+            if method == "bind":
+                detail = f"{text} comes from {helper}(), which already binds it; binding it again fails with 'Address already in use': create it with context.socket() and bind once"
+            else:
+                detail = f"{text} comes from {helper}(), which already binds it; do not also connect() it: create a plain socket and only connect, or ask the pool for bind=False"
+            reports.append((node, detail))
+        for node, cls, attr, none_here in self._socket_calls:
+            if none_here or _only_none(self._ctx_assign.get(cls, {}).get(attr, [])):
+                reports.append((node, f"self.{attr}.socket() but self.{attr} was set to None: keep the zmq context and never overwrite it with None"))
+        for node, detail in reports:
+            self.report(node, detail=detail)
+
+    # -- the helper behind a call (``_binding_helper`` / ``resolve_function`` on ``ast``) --------------
+    def _binding_helper(self, call: ast.Call, cls_node, func_node) -> str | None:
+        name = ast_dotted(call.func)
+        if name is None:
+            return None
+        last = name.rsplit(".", 1)[-1]
+        info = self._resolve(name, cls_node, func_node)
+        if info is not None and isinstance(info.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            guard = _bind_guard(info.node)
+            if guard is False:
+                return None
+            if isinstance(guard, str) and _ast_passes_false(call, guard, info.node):
+                return None
+            return last
+        if last in self._helpers:
+            for kw in call.keywords:
+                if kw.arg == "bind" and _ast_is_false(kw.value):
+                    return None
+            return last
+        return None
+
+    def _resolve(self, dotted: str, cls_node, func_node):
+        from remediation_lint.analysis import sync_callees as sc
+        from remediation_lint.analysis.class_attributes import ast_module_ref
+        from remediation_lint.project import FunctionInfo
+
+        if self.context.project is None:
+            return None
+        ref = ast_module_ref(self.context)
+        if ref is None:
+            return None
+        parts = dotted.split(".")
+        if parts[0] in ("self", "cls"):
+            if cls_node is None:
+                return None
+            cls = ref.summary.classes.get(cls_node.name)
+            if cls is None:
+                return None
+            if len(parts) == 2:
+                return sc._find_method(ref, cls, parts[1])
+            if len(parts) == 3:
+                attr_cls = sc._attribute_class(ref, cls, parts[1])
+                if attr_cls is None:
+                    return None
+                return sc._find_method(ref, attr_cls, parts[2])
+            return None
+        if len(parts) == 2 and parts[0] not in ref.summary.imports and parts[0] not in ref.summary.classes:
+            callee = _ast_local_constructor(func_node, parts[0])
+            if callee is None:
+                return None
+            cls = sc._resolve_class(ref, callee)
+            return sc._find_method(ref, cls, parts[1]) if cls is not None else None
+        if len(parts) == 1 and isinstance(func_node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = func_node.args
+            if any(a.arg == parts[0] for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)):
+                return None
+        found = ref.index.lookup(ref, dotted)
+        return found if isinstance(found, FunctionInfo) else None
+
+
+def _ast_local_constructor(func, name: str) -> str | None:
+    """``sync_callees._local_constructor`` on ``ast``: ``name = SomeClass(...)`` assigned once in the function."""
+    if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    args = func.args
+    if any(a.arg == name for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)):
+        return None
+    found: list[str | None] = []
+
+    def names_in(node: ast.AST) -> list[ast.AST]:
+        if isinstance(node, (ast.Tuple, ast.List)):
+            out: list[ast.AST] = []
+            for el in node.elts:
+                out.extend(names_in(el.value if isinstance(el, ast.Starred) else el))
+            return out
+        if isinstance(node, ast.Starred):
+            return names_in(node.value)
+        return [node]
+
+    def binds(target: ast.AST) -> bool:
+        return any(isinstance(n, ast.Name) and n.id == name for n in names_in(target))
+
+    todo: list[ast.AST] = list(ast.iter_child_nodes(func))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id == name:
+                    found.append(ast_dotted(node.value.func) if isinstance(node.value, ast.Call) else None)
+                elif binds(target):
+                    found.append(None)
+        elif isinstance(node, ast.AnnAssign):
+            if isinstance(node.target, ast.Name) and node.target.id == name:
+                found.append(ast_dotted(node.value.func) if isinstance(node.value, ast.Call) else None)
+        elif isinstance(node, ast.AugAssign):
+            if isinstance(node.target, ast.Name) and node.target.id == name:
+                found.append(None)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            if binds(node.target):
+                found.append(None)
+        elif isinstance(node, ast.withitem):
+            if node.optional_vars is not None and binds(node.optional_vars):
+                found.append(None)
+        todo.extend(ast.iter_child_nodes(node))
+    if len(found) != 1:
+        return None
+    return found[0]
+
+
+def _ast_is_false(value: ast.AST) -> bool:
+    return isinstance(value, ast.Constant) and (value.value is False or value.value is None)
+
+
+def _ast_passes_false(call: ast.Call, param: str, func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    for kw in call.keywords:
+        if kw.arg == param:
+            return _ast_is_false(kw.value)
+    positional = [a.arg for a in (*func.args.posonlyargs, *func.args.args)]
+    if positional and positional[0] in ("self", "cls"):
+        positional = positional[1:]
+    plain = [a for a in call.args if not isinstance(a, ast.Starred)]
+    if param in positional and positional.index(param) < len(plain):
+        return _ast_is_false(plain[positional.index(param)])
+    args = func.args
+    defaults = dict(zip([a.arg for a in args.args][len(args.args) - len(args.defaults):], args.defaults))
+    defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+    default = defaults.get(param)
+    return isinstance(default, ast.Constant) and not default.value
 
 
 class PooledSocketRebound(Rule):
@@ -37,6 +280,7 @@ class PooledSocketRebound(Rule):
     """
 
     code = "RMD602"
+    ast_checker = _Fast
     name = "pooled-socket-rebound"
     message = "{detail}"
     severity = Severity.CRITICAL
