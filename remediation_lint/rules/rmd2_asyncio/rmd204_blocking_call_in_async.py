@@ -125,7 +125,13 @@ class _Fast(AstChecker):
         if isinstance(parent, ast.Tuple):
             grand = stack[-3] if len(stack) >= 3 else None
             if isinstance(grand, ast.Subscript) and grand.slice is parent:
-                self.defer()  # `x[f(), g()]` (LibCST: subscript elements) vs `x[(f(), g())]` (tuple elements)
+                # `x[f(), g()]` (LibCST: subscript elements) or `x[(f(), g())]` (a tuple's elements)?
+                first, last = parent.elts[0], parent.elts[-1]
+                if (parent.lineno, parent.col_offset) == (first.lineno, first.col_offset):
+                    return False
+                if (parent.end_lineno, parent.end_col_offset) == (last.end_lineno, last.end_col_offset):
+                    return False
+                self.defer()
             return True
         return False
 
