@@ -6,10 +6,122 @@ from pathlib import Path
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 _OVERRIDE_CALLS = frozenset({"setenv", "setattr", "setitem", "delenv", "patch", "patch.object", "patch.dict", "setdefault", "update"})
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode); outside test files it does nothing."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._active = context.is_test_file()
+        self._patterns = [re.compile(p) for p in self.opts["config_patterns"]]
+        self._override = False
+        self._pending: list[tuple[ast.AST, str]] = []
+        self._lines: list[bytes] | None = None
+        self._ascii = context.source.isascii()
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if self._active and any(isinstance(t, ast.Subscript) and ast_dotted(t.value) == "os.environ" for t in node.targets):
+            self._override = True
+            self._check_ascii(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if not self._active:
+            return
+        name = self.context.call_name(node) or ""
+        last = name.rsplit(".", 1)[-1]
+        if last in _OVERRIDE_CALLS and (name.startswith(("monkeypatch.", "mock.", "unittest.mock.", "os.environ.")) or name in {"patch", "unittest.mock.patch"} or name.startswith("patch.")):
+            self._override = True
+            self._check_ascii(node)
+            return
+        has_args = bool(node.args or node.keywords)
+        if name in {"dotenv.load_dotenv", "load_dotenv"} and not has_args:
+            self._check_ascii(node)
+            self._pending.append((node, "load_dotenv() reads the real .env"))
+            return
+        if last in {"open", "Path", "connect", "read_text", "read_bytes", "load_dotenv"} and has_args:
+            items: list[ast.AST] = [*node.args, *node.keywords]
+            if node.args and node.keywords:
+                items.sort(key=lambda n: (n.lineno, n.col_offset))  # type: ignore[attr-defined]
+            arg = items[0]
+            value_node = arg.value if isinstance(arg, (ast.keyword, ast.Starred)) else arg
+            if not isinstance(value_node, ast.Constant) or not isinstance(value_node.value, (str, bytes)):
+                return
+            value = value_node.value
+            if isinstance(value, bytes):
+                return
+            if not _is_single_literal(self._text(value_node)):
+                return
+            if any(p.search(value) for p in self._patterns):
+                self._check_ascii(node)
+                self._pending.append((node, f"{last}({value!r}) reads a real config file or database"))
+
+    def visit_Import(self, node: ast.Import) -> None:
+        if self._active:
+            for alias in node.names:
+                self._check_import(node, alias.name, 0)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if self._active and node.module is not None:
+            self._check_import(node, node.module, node.level or 0)
+
+    def _check_import(self, node: ast.stmt, module: str, level: int) -> None:
+        project = self.context.project
+        if project is None or not module:
+            return
+        ref = _resolve(project, module, Path(self.context.path), level)
+        if ref is None:
+            return
+        found = _reads_config_at_import(project, ref, self._patterns, depth=2, seen=set())
+        if found is not None:
+            self._check_ascii(node)
+            self._pending.append((node, f"importing `{module}` reads {found} at import time"))
+
+    def finish(self) -> None:
+        if self._override:
+            return
+        for node, what in self._pending:
+            self.report(node, what=what)
+
+    def _text(self, node: ast.AST) -> bytes:
+        if self._lines is None:
+            self._lines = self.context.source.splitlines(keepends=True)
+        lines = self._lines
+        line, col, end_line, end_col = node.lineno, node.col_offset, node.end_lineno, node.end_col_offset  # type: ignore[attr-defined]
+        if line == end_line:
+            return lines[line - 1][col:end_col]
+        return lines[line - 1][col:] + b"".join(lines[line: end_line - 1]) + lines[end_line - 1][:end_col]
+
+    def _check_ascii(self, node: ast.AST) -> None:
+        # ast normalises non-ASCII identifiers (NFKC), LibCST keeps them as written: names that only
+        # match after normalisation are left to LibCST
+        if not self._ascii and not self._text(node).isascii():
+            self.defer()
+
+
+def _is_single_literal(text: bytes) -> bool:
+    i = 0
+    while i < len(text) and text[i:i + 1] in b"rRbBuU":
+        i += 1
+    quote = text[i:i + 3] if text[i:i + 3] in (b'"""', b"\'\'\'") else text[i:i + 1]
+    if quote not in (b'"', b"\'", b'"""', b"\'\'\'"):
+        return False
+    j = i + len(quote)
+    while j < len(text):
+        if text[j:j + 1] == b"\\":
+            j += 2
+            continue
+        if text[j:j + len(quote)] == quote:
+            return j + len(quote) == len(text)
+        j += 1
+    return False
 
 
 class TestReadsRealConfig(Rule):
@@ -44,6 +156,7 @@ class TestReadsRealConfig(Rule):
     __test__ = False  # not a pytest class
 
     code = "RMD802"
+    ast_checker = _Fast
     name = "test-reads-real-config"
     message = "{what}: point the test at a fixture config (tmp_path, monkeypatch, env override) instead"
     severity = Severity.LOW
