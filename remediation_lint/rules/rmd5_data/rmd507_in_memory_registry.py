@@ -2,15 +2,214 @@ from __future__ import annotations
 
 import re
 
+import ast
+
 import libcst as cst
 
+from remediation_lint.analysis.handlers import AST_SIMPLE_STATEMENTS, ast_is_single_string, line_starts, source_segment, utf8_source
 from remediation_lint.analysis.names import dotted_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.project import ClassInfo
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 _STORAGE = re.compile(r"(repository|repo|store|storage|db|database|session|dao|persistence|client|conn|connection|engine)s?$", re.I)
 _MODEL_DECORATORS = {"dataclass", "define", "frozen", "attrs", "model"}
 _MODEL_BASES = {"BaseModel", "SQLModel", "Model", "Entity", "TypedDict", "NamedTuple"}
+_AST_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+class _Fast(AstChecker):
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._local_models: set[str] | None = None
+        self._source: tuple[bytes, list[int]] | None = None
+
+    def _src(self) -> tuple[bytes, list[int]]:
+        if self._source is None:
+            source = utf8_source(self.context.source)
+            self._source = (source, line_starts(source))
+        return self._source
+
+    def _indented(self, body: list[ast.stmt]) -> bool:
+        """An indented block (its first statement starts its line), not a one-line suite."""
+        source, starts = self._src()
+        first = body[0]
+        return not source[starts[first.lineno - 1] : starts[first.lineno - 1] + first.col_offset].strip()
+
+    def _string(self, value: ast.AST | None) -> str | None:
+        """The source text of a LibCST ``SimpleString`` (one string literal), else None."""
+        if isinstance(value, ast.Constant) and isinstance(value.value, (str, bytes)) and ast_is_single_string(value, *self._src()):
+            return source_segment(value, *self._src())
+        return None
+
+    def _models_here(self) -> set[str]:
+        if self._local_models is None:
+            self._local_models = {
+                stmt.name for stmt in self.context.tree.body if isinstance(stmt, ast.ClassDef) and _ast_model_like(stmt)
+            }
+        return self._local_models
+
+    def _is_entity(self, name: str) -> bool:
+        if name in self._models_here():
+            return True
+        project, ref = self.context.project, self.context.module_ref
+        if project is None or ref is None or name not in self.context.imports:
+            return False
+        try:
+            found = project.lookup(ref, name)
+        except Exception:  # pragma: no cover - never fail a file on the project pass
+            return False
+        if not isinstance(found, ClassInfo):
+            return False
+        path = (found.module.path if found.module else "").replace("\\", "/")
+        return (
+            any(d.rsplit(".", 1)[-1] in _MODEL_DECORATORS for d in found.decorators)
+            or any(b.rsplit(".", 1)[-1] in _MODEL_BASES for b in found.bases)
+            or any(part in path for part in ("/entities", "/models", "/domain/"))
+        )
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        if not node.name.endswith(tuple(self.opts["class_suffixes"])) or not self._indented(node.body):
+            return
+        dicts: dict[str, ast.AST] = {}
+        methods = [s for s in node.body if isinstance(s, _AST_FUNCTIONS)]
+        for small in node.body:
+            if isinstance(small, AST_SIMPLE_STATEMENTS):
+                name, value = _ast_assigned(small, self_attr=False)
+                if name and _ast_empty_dict(value):
+                    dicts[name] = small
+        for method in methods:
+            if method.name != "__init__":
+                continue
+            if self._injects_storage(method):
+                return
+            if not self._indented(method.body):
+                continue
+            for small in method.body:
+                if not isinstance(small, AST_SIMPLE_STATEMENTS):
+                    continue
+                name, value = _ast_assigned(small, self_attr=True)
+                if name and _ast_empty_dict(value):
+                    dicts[name] = small
+                elif name and isinstance(value, ast.Call) and _STORAGE.search((_cdotted(value.func) or "").rsplit(".", 1)[-1]):
+                    return
+        if not dicts:
+            return
+        for method in methods:
+            if method.name == "__init__":
+                continue
+            params = self._annotated_params(method)
+            for attr, entity in _ast_stores(method, set(dicts)):
+                cls_name = params.get(entity, entity) if entity else None
+                if cls_name and self._is_entity(cls_name):
+                    if attr not in dicts:
+                        self.defer()  # the LibCST rule fails here (a second store into a reported dict)
+                        return
+                    self.report(dicts.pop(attr), cls=node.name, attr=attr, entity=cls_name)
+                    if not dicts:
+                        return
+
+    def _injects_storage(self, init: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        args = init.args
+        for p in (*args.posonlyargs, *args.args, *args.kwonlyargs):
+            if p.arg in {"self", "cls"}:
+                continue
+            if _STORAGE.search(p.arg):
+                return True
+            ann = p.annotation
+            string = self._string(ann)
+            text = _cdotted(ann) or (string.strip("\"'") if string is not None else "")
+            if text and _STORAGE.search(text.rsplit(".", 1)[-1]):
+                return True
+        return False
+
+    def _annotated_params(self, method: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for p in (*method.args.args, *method.args.kwonlyargs):
+            ann = p.annotation
+            string = self._string(ann)
+            if string is not None:
+                out[p.arg] = string.strip("\"'")
+            elif ann is not None and _cdotted(ann):
+                out[p.arg] = _cdotted(ann).rsplit(".", 1)[-1]  # type: ignore[union-attr]
+        return out
+
+
+def _cdotted(node: ast.AST | None) -> str | None:
+    """LibCST's ``dotted_name`` (``True``, ``False`` and ``None`` are names there)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    elif isinstance(node, ast.Constant) and (node.value is None or node.value is True or node.value is False):
+        parts.append(repr(node.value))
+    else:
+        return None
+    return ".".join(reversed(parts))
+
+
+def _ast_model_like(cls: ast.ClassDef) -> bool:
+    for dec in cls.decorator_list:
+        expr = dec.func if isinstance(dec, ast.Call) else dec
+        if (_cdotted(expr) or "").rsplit(".", 1)[-1] in _MODEL_DECORATORS:
+            return True
+    return any((_cdotted(b.value if isinstance(b, ast.Starred) else b) or "").rsplit(".", 1)[-1] in _MODEL_BASES for b in cls.bases)
+
+
+def _ast_assigned(small: ast.AST, self_attr: bool) -> tuple[str | None, ast.expr | None]:
+    target: ast.expr | None = None
+    value: ast.expr | None = None
+    if isinstance(small, ast.Assign) and len(small.targets) == 1:
+        target, value = small.targets[0], small.value
+    elif isinstance(small, ast.AnnAssign):
+        target, value = small.target, small.value
+    if target is None:
+        return None, None
+    if self_attr:
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+            return target.attr, value
+        return None, None
+    return (target.id, value) if isinstance(target, ast.Name) else (None, None)
+
+
+def _ast_empty_dict(value: ast.expr | None) -> bool:
+    if isinstance(value, ast.Dict):
+        return not value.keys
+    if isinstance(value, ast.Call) and not value.args and not value.keywords:
+        return (_cdotted(value.func) or "").rsplit(".", 1)[-1] in {"dict", "OrderedDict"}
+    return False
+
+
+def _ast_stores(method: ast.FunctionDef | ast.AsyncFunctionDef, attrs: set[str]) -> list[tuple[str, str | None]]:
+    """``_StoreFinder`` over the method's body (pre-order, not into nested functions)."""
+    found: list[tuple[str, str | None]] = []
+    todo: list[ast.AST] = list(reversed(method.body))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _AST_FUNCTIONS):
+            continue
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if not isinstance(target, ast.Subscript):
+                    continue
+                owner = target.value
+                if not (isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "self"):
+                    continue
+                if owner.attr not in attrs:
+                    continue
+                value = node.value
+                if isinstance(value, ast.Call):
+                    found.append((owner.attr, (_cdotted(value.func) or "").rsplit(".", 1)[-1] or None))
+                elif isinstance(value, ast.Name) or (
+                    isinstance(value, ast.Constant) and (value.value is None or value.value is True or value.value is False)
+                ):
+                    found.append((owner.attr, _cdotted(value)))
+        todo.extend(reversed(list(ast.iter_child_nodes(node))))
+    return found
 
 
 class InMemoryRegistry(Rule):
@@ -35,6 +234,7 @@ class InMemoryRegistry(Rule):
     """
 
     code = "RMD507"
+    ast_checker = _Fast
     name = "in-memory-registry"
     message = "{cls}.{attr} keeps {entity} objects only in memory: inject a repository and persist them (keep the dict as a cache at most)"
     severity = Severity.HIGH
