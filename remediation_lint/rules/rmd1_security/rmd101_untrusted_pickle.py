@@ -16,6 +16,9 @@ from remediation_lint.knowledge.serialization import (
 from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
 
 
+_LAST_PARTS = frozenset(name.rsplit(".", 1)[-1] for name in PICKLE_LOADERS) | {"load"}
+
+
 class _Fast(AstChecker):
     """The ``ast`` twin of the rule below (check mode)."""
 
@@ -58,6 +61,8 @@ class _Fast(AstChecker):
             source = f"messages of {receiver}" if method == "recv_pyobj" else f"messages sent on {receiver}"
             self.report(node, func=f"{receiver}.{method}", source=source + " (zmq pickles them)", fix=FixSafety.UNSAFE)
             return
+        if isinstance(func, ast.Attribute) and func.attr not in _LAST_PARTS:
+            return  # a qualified name ends with the attribute's name
         qualified = self.context.qualified(func)
         if qualified is None:
             if isinstance(func, ast.Attribute) and func.attr == "load" and isinstance(func.value, ast.Call):

@@ -16,12 +16,18 @@ from remediation_lint.knowledge.process_launch import ALWAYS_SHELL, PROGRAM_ARG,
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 
+_LAST_PARTS = frozenset(name.rsplit(".", 1)[-1] for name in PROGRAM_ARG)
+
+
 class _Fast(AstChecker):
     """The ``ast`` twin of the rule below (check mode)."""
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        if not isinstance(func, (ast.Name, ast.Attribute)):
+        if isinstance(func, ast.Attribute):
+            if func.attr not in _LAST_PARTS:
+                return  # a qualified name ends with the attribute's name
+        elif not isinstance(func, ast.Name):
             return
         qualified = self.context.qualified(func)
         index = PROGRAM_ARG.get(qualified or "")

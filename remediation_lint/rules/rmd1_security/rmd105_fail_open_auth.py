@@ -38,6 +38,8 @@ class _Fast(AstChecker):
             self._dependencies.add(name)
 
     def visit_If(self, node: ast.If) -> None:
+        if not isinstance(node.test, (ast.BoolOp, ast.UnaryOp, ast.Compare)):
+            return  # neither a missing-key test nor `KEY and <check>`
         func = self.context.enclosing_function()
         if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return
@@ -104,7 +106,7 @@ class _Fast(AstChecker):
                 first = _ast_first_value(expr)
                 if first is not None and self._simple_string(first):
                     name = str(first.value)  # type: ignore[attr-defined]
-                    if is_credential_name(name.rsplit(".", 1)[-1]):
+                    if _ast_is_credential_name(name.rsplit(".", 1)[-1]):
                         raise _Defer  # the key is the call's LibCST text
                     return None
         if text is None or name is None:
@@ -114,7 +116,7 @@ class _Fast(AstChecker):
             return None
         if head in ("self", "cls") and "." not in text:
             return None
-        if not is_credential_name(name.rsplit(".", 1)[-1]):
+        if not _ast_is_credential_name(name.rsplit(".", 1)[-1]):
             return None
         return text
 
@@ -148,6 +150,19 @@ class _Fast(AstChecker):
                 if isinstance(value, ast.Call) and _ast_has_denial_status(self.context, value):
                     return True
         return False
+
+
+_credential_names: dict[str, bool] = {}
+
+
+def _ast_is_credential_name(name: str) -> bool:
+    """``is_credential_name``, remembered (the fast path asks it for every ``if not x:`` in a function)."""
+    known = _credential_names.get(name)
+    if known is None:
+        if len(_credential_names) > 4096:
+            _credential_names.clear()
+        known = _credential_names[name] = is_credential_name(name)
+    return known
 
 
 def _ast_first_value(call: ast.Call) -> ast.expr | None:

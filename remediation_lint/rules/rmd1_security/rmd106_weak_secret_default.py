@@ -41,19 +41,24 @@ class _Fast(AstChecker):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        if not isinstance(func, (ast.Name, ast.Attribute)) or not (node.args or node.keywords):
+        if not (node.args or node.keywords):
+            return
+        if isinstance(func, ast.Attribute):
+            if func.attr not in self._last_parts():
+                return  # qualified and dotted names end with the attribute's name
+        elif not isinstance(func, ast.Name):
             return
         dotted = self.context.dotted(func)
         if dotted is None:
             return
         qualified = self.context.qualified(func)
-        args = _ast_args(node)
         if qualified in _JWT_CALLS:
-            self._check_jwt(node, qualified, args)
+            self._check_jwt(node, qualified, _ast_args(node))
             return
         env = _ENV_READERS.get(qualified or "")
         if env is None and dotted not in self.opts["config_getters"]:
             return
+        args = _ast_args(node)
         name, first = args[0]
         key = ast_constant_text(first) if name in (None, "*") else None
         if key is None or not is_secret_name(key):
@@ -69,6 +74,14 @@ class _Fast(AstChecker):
         if env in ("getenv", "get") and len(args) == 2 and head is not None and self.context.imports.qualify(head) == "os":
             fix = FixSafety.UNSAFE
         self.report(node, setting=repr(key), default=repr(default), min_length=self.opts["min_length"], fix=fix)
+
+    _lasts: frozenset[str] | None = None
+
+    def _last_parts(self) -> frozenset[str]:
+        if self._lasts is None:
+            names = [*_JWT_CALLS, *_ENV_READERS, *self.opts["config_getters"]]
+            self._lasts = frozenset(str(name).rsplit(".", 1)[-1] for name in names)
+        return self._lasts
 
     def _check_jwt(self, node: ast.Call, qualified: str, args: list[tuple[str | None, ast.expr]]) -> None:
         key_value = None

@@ -20,6 +20,7 @@ from remediation_lint.knowledge.process_launch import ALWAYS_SHELL, PROGRAM_ARG,
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 _QUOTERS = frozenset({"shlex.quote", "shlex.join", "pipes.quote"})
+_LAST_PARTS = frozenset(name.rsplit(".", 1)[-1] for name in PROGRAM_ARG)
 
 
 class _Fast(AstChecker):
@@ -27,7 +28,10 @@ class _Fast(AstChecker):
 
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
-        if not isinstance(func, (ast.Name, ast.Attribute)):
+        if isinstance(func, ast.Attribute):
+            if func.attr not in _LAST_PARTS:
+                return  # a qualified name ends with the attribute's name
+        elif not isinstance(func, ast.Name):
             return
         qualified = self.context.qualified(func)
         if qualified not in PROGRAM_ARG:
