@@ -14,14 +14,18 @@ _COMPS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 _ORM = frozenset({"query", "get", "scalar", "scalars", "execute", "filter_by"})
 
 
-def _ast_query(call: ast.Call, ctx) -> bool:
-    """Whether ``QueryInLoop._query`` finds a query in the same call (``sql.Undecidable``: only LibCST can tell)."""
+_AST_COMPS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_AST_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _ast_query(call: ast.Call, ctx) -> str | None:
+    """``QueryInLoop._query`` on ``ast`` (``sql.Undecidable``: only LibCST can tell)."""
     func = call.func
     if not isinstance(func, ast.Attribute) or not (call.args or call.keywords):
-        return False
+        return None
     method = func.attr
     if method not in sql.QUERY_METHODS and method not in _ORM:
-        return False
+        return None
     first = sql.ast_first_arg(call)
 
     def segment(node: ast.AST) -> str | None:
@@ -33,32 +37,145 @@ def _ast_query(call: ast.Call, ctx) -> bool:
     if text is None and isinstance(first, ast.BinOp):
         text = sql.ast_literal_text(first.left, segment)
     if method in sql.QUERY_METHODS and text is not None:
-        return sql.is_read(text) and not sql.has_in_list(text)
+        if sql.is_read(text) and not sql.has_in_list(text):
+            return f"{ast_dotted(func) or method}()"
+        return None
     if method in _ORM and text is None and first is not None:
         name = (ast_dotted(func.value) or "").rsplit(".", 1)[-1].lstrip("_").lower()
         if not (name in {"session", "db", "db_session", "s"} or name.endswith("session")):
-            return False
+            return None
         if method in {"query", "get", "filter_by"}:
             dotted = ast_dotted(first) or ""
-            return bool(dotted) and dotted.rsplit(".", 1)[-1][:1].isupper()
-        if isinstance(first, ast.Call):
-            return (ast_dotted(first.func) or "").rsplit(".", 1)[-1] in {"select", "text", "update", "delete", "insert"}
-    return False
+            ok = bool(dotted) and dotted.rsplit(".", 1)[-1][:1].isupper()
+        elif isinstance(first, ast.Call):
+            ok = (ast_dotted(first.func) or "").rsplit(".", 1)[-1] in {"select", "text", "update", "delete", "insert"}
+        else:
+            ok = False
+        return f"{ast_dotted(func) or method}()" if ok else None
+    return None
+
+
+def _ast_pre_order_key(node: ast.AST) -> tuple[int, int, int, int]:
+    """Pre-order (LibCST's visiting order) of nested expressions: by start, the enclosing node first."""
+    return (node.lineno, node.col_offset, -(node.end_lineno or 0), -(node.end_col_offset or 0))  # type: ignore[attr-defined]
 
 
 class _Fast(AstChecker):
-    """The ``ast`` twin of the rule below (check mode): a screen. Every finding needs a loop over the rows
-    of a query, so a file in which no call runs a query has none; a file with one is deferred."""
+    """The ``ast`` twin of the rule below (check mode)."""
+
+    def __init__(self, rule, context, options) -> None:
+        super().__init__(rule, context, options)
+        self._rows: dict[int, dict[str, str]] = {}
+        self._helpers: dict[str, bool] | None = None
+        self._defs: dict[str, list[ast.AST]] = {}
+
+    def _query(self, call: ast.Call) -> str | None:
+        return _ast_query(call, self.context)
+
+    def _first_query(self, roots: list[ast.AST]) -> str | None:
+        """``_QueryFinder``: the first query call in pre-order, not looking into nested defs."""
+        found: list[tuple[tuple[int, int, int, int], str]] = []
+        todo = list(roots)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if isinstance(node, ast.Call):
+                what = self._query(node)
+                if what is not None:
+                    found.append((_ast_pre_order_key(node), what))
+                    continue
+            todo.extend(ast.iter_child_nodes(node))
+        if not found:
+            return None
+        return f"the query in {min(found)[1]}"
+
+    def _is_rows(self, expr: ast.expr) -> str | None:
+        if isinstance(expr, ast.Await):
+            expr = expr.value
+        if isinstance(expr, ast.Name):
+            func = self.context.enclosing_function()
+            return self._rows.get(id(func), {}).get(expr.id)
+        return self._first_query([expr])
+
+    def _helper_queries(self, name: str) -> bool:
+        short = name[5:] if name.startswith("self.") else name
+        if "." in short:
+            return False
+        if self._helpers is None:
+            self._helpers = {}
+            for stmt in self.context.tree.body:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self._defs.setdefault(stmt.name, []).append(stmt)
+                elif isinstance(stmt, ast.ClassDef):
+                    for inner in stmt.body:
+                        if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                            self._defs.setdefault(inner.name, []).append(inner)
+        if short not in self._helpers:
+            self._helpers[short] = any(self._first_query(list(f.body)) is not None for f in self._defs.get(short, ()))  # type: ignore[attr-defined]
+        return self._helpers[short]
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        func = self.context.enclosing_function()
+        if func is None:
+            return
+        value = node.value
+        rows = self._is_rows(value) if not isinstance(value, _AST_COMPS) else None
+        if rows is None and isinstance(value, _AST_COMPS):
+            rows = self._is_rows(value.generators[0].iter)
+        if rows is None:
+            return
+        for target in node.targets:
+            if isinstance(target, ast.Name):
+                self._rows.setdefault(id(func), {})[target.id] = rows
 
     def visit_Call(self, node: ast.Call) -> None:
-        if self.context.deferred and self.code in self.context.deferred:
+        what = self._query(node)
+        callee = None
+        if what is None:
+            callee = ast_dotted(node.func)
+            if callee is None or "." in (callee[5:] if callee.startswith("self.") else callee):
+                return
+        rows = self._loop_rows(node)
+        if rows is None:
+            return
+        if what is None:
+            if not self._helper_queries(callee):  # type: ignore[arg-type]
+                return
+            what = f"{callee}(), which runs a query,"
+        self.report(node, what=what, rows=rows)
+
+    def _loop_rows(self, call: ast.Call) -> str | None:
+        child: ast.AST = call
+        for anc in self.context.ancestors():
+            if isinstance(anc, _AST_SCOPES):
+                return None
+            if isinstance(anc, (ast.For, ast.AsyncFor)) and any(child is stmt for stmt in anc.body):
+                rows = self._is_rows(anc.iter)
+                if rows is not None:
+                    return rows
+            if isinstance(anc, _AST_COMPS) and not any(child is gen for gen in anc.generators):
+                rows = self._is_rows(anc.generators[0].iter)
+                if rows is not None:
+                    return rows
+            child = anc
+        return None
+
+
+def _undecidable_guard(method):
+    def run(self, node):
+        if self.code in self.context.deferred:
             return
         try:
-            query = _ast_query(node, self.context)
+            method(self, node)
         except sql.Undecidable:
-            query = True
-        if query:
             self.defer()
+
+    return run
+
+
+_Fast.visit_Assign = _undecidable_guard(_Fast.visit_Assign)  # type: ignore[method-assign]
+_Fast.visit_Call = _undecidable_guard(_Fast.visit_Call)  # type: ignore[method-assign]
 
 
 class QueryInLoop(Rule):
