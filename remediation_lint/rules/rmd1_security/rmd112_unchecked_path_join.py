@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+import re
 
 import libcst as cst
 
@@ -27,6 +28,8 @@ PATH_METHODS = frozenset({
 #: calls and attributes that check containment or reject traversal
 CHECK_CALLS = frozenset({"is_relative_to", "relative_to", "commonpath", "commonprefix", "is_absolute", "isabs", "realpath"})
 CHECK_WORDS = ("safe", "contain", "within", "inside", "validate_path", "check_path", "sanitize", "secure_filename", "traversal")
+
+_CHECK_WORDS_RE = re.compile("|".join(re.escape(word) for word in CHECK_WORDS))
 
 
 class _Fast(AstChecker):
@@ -89,9 +92,10 @@ class _Fast(AstChecker):
         if not self._frames:
             return
         frame = self._frames[-1]
-        name = self.context.qualified(node.func) or ast_dotted(node.func) or ""
+        dotted = ast_dotted(node.func)
+        name = (self.context.imports.qualify(dotted) if dotted else None) or dotted or ""
         last = name.rsplit(".", 1)[-1]
-        if last in CHECK_CALLS or any(word in last.lower() for word in CHECK_WORDS):
+        if last in CHECK_CALLS or _CHECK_WORDS_RE.search(last.lower()):
             frame.checked = True
             return
         if name in PATH_SINKS or (last == "open" and isinstance(node.func, ast.Name)):
