@@ -394,9 +394,6 @@ class CannotTell(Exception):
     """Raised by the ast twins when a case cannot be decided exactly on ``ast`` (the checker defers)."""
 
 
-_DEBUG_EQUAL = _re.compile(r"=\s*(?:![rsa])?\s*(?::[^{}]*)?}")
-
-
 class AstStrings:
     """How LibCST sees the ``ast`` string nodes of one file: a ``JoinedStr`` is a ``FormattedString`` when
     it is one literal and a ``ConcatenatedString`` otherwise; f-string text parts as LibCST keeps them."""
@@ -429,16 +426,18 @@ class AstStrings:
         return isinstance(node, _ast.JoinedStr) and not self.is_fstring(node)
 
     def text_parts(self, node: _ast.JoinedStr) -> list[str | _ast.expr]:
-        """LibCST's parts of a one-literal f-string: raw text (str) and expressions."""
-        segment = self.source.segment(node)
-        if "\\" in segment or "{{" in segment or "}}" in segment or _DEBUG_EQUAL.search(segment):
-            raise CannotTell("f-string text with escapes")
+        """LibCST's parts of a one-literal f-string: raw text (str, escapes and ``{{`` kept as written)
+        and expressions."""
+        texts = _raw_fstring_texts(self.source.segment(node))
+        values = [v.value for v in node.values if isinstance(v, _ast.FormattedValue)]
+        if texts is None or len(texts) != len(values) + 1:
+            raise CannotTell("f-string text")
         out: list[str | _ast.expr] = []
-        for value in node.values:
-            if isinstance(value, _ast.FormattedValue):
-                out.append(value.value)
-            elif isinstance(value, _ast.Constant) and isinstance(value.value, str):
-                out.append(value.value)
+        for i, text in enumerate(texts):
+            if text:
+                out.append(text)
+            if i < len(values):
+                out.append(values[i])
         return out
 
     def code(self, node: _ast.AST) -> str:
@@ -453,6 +452,73 @@ class AstStrings:
         if _ast.dump(back) != _ast.dump(node):
             raise CannotTell("position")
         return code
+
+
+def _raw_fstring_texts(segment: str) -> list[str] | None:
+    """The raw text runs of one f-string literal around its replacement fields (n fields: n + 1 runs,
+    possibly empty), as LibCST's FormattedStringText values; None when the literal is not understood."""
+    i = 0
+    while i < len(segment) and segment[i] in "fFrRbBuU":
+        i += 1
+    body = segment[i:]
+    for quote in ('"""', "'''", '"', "'"):
+        if body.startswith(quote) and body.endswith(quote) and len(body) >= 2 * len(quote):
+            body = body[len(quote) : len(body) - len(quote)]
+            break
+    else:
+        return None
+    texts: list[str] = []
+    current: list[str] = []
+    j = 0
+    n = len(body)
+    while j < n:
+        ch = body[j]
+        if ch == "\\":
+            current.append(body[j : j + 2])
+            j += 2
+            continue
+        if ch == "{" and body[j + 1 : j + 2] == "{":
+            current.append("{{")
+            j += 2
+            continue
+        if ch == "}" and body[j + 1 : j + 2] == "}":
+            current.append("}}")
+            j += 2
+            continue
+        if ch == "}":
+            return None
+        if ch == "{":
+            texts.append("".join(current))
+            current = []
+            depth = 0
+            j += 1
+            while j < n:
+                c = body[j]
+                if c in "'\"":
+                    end = body.find(c, j + 1)
+                    if end < 0:
+                        return None
+                    j = end + 1
+                    continue
+                if c == "\\":
+                    return None
+                if c in "([{":
+                    depth += 1
+                elif c in ")]":
+                    depth -= 1
+                elif c == "}":
+                    if depth == 0:
+                        break
+                    depth -= 1
+                j += 1
+            else:
+                return None
+            j += 1
+            continue
+        current.append(ch)
+        j += 1
+    texts.append("".join(current))
+    return texts
 
 
 def ast_string_text(node: _ast.AST) -> str | None:
