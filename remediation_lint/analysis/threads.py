@@ -13,12 +13,13 @@ attribute of another object (``worker.run``) or a function imported from elsewhe
 
 from __future__ import annotations
 
+import ast as _ast
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
 from remediation_lint.knowledge.threads import (
     EVENT_CLASSES,
     LOCK_CLASSES,
@@ -442,10 +443,6 @@ def lock_attrs(cls: ClassThreads | None) -> frozenset[str]:
 # -- the ``ast`` twins (the fast path) ---------------------------------------------------------------
 # The same answers computed on the standard library's ``ast`` tree, for the rules' ``AstChecker``s. The
 # ``ThreadInfo`` and ``ClassThreads`` containers are shared; their nodes are ``ast`` nodes here.
-import ast as _ast  # noqa: E402
-
-from remediation_lint.analysis.names import ast_dotted  # noqa: E402
-
 _AST_CACHE_ATTR = "_rmd_ast_thread_info"
 _AST_FUNCS = (_ast.FunctionDef, _ast.AsyncFunctionDef)
 

@@ -5,7 +5,12 @@ import ast
 import libcst as cst
 
 from remediation_lint.analysis.names import ast_dotted
-from remediation_lint.analysis.threads import ast_enclosing_class_node, ast_under_lock, enclosing_class_node, under_lock
+from remediation_lint.analysis.threads import (
+    ast_enclosing_class_node,
+    ast_under_lock,
+    enclosing_class_node,
+    under_lock,
+)
 from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
