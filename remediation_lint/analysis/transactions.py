@@ -91,3 +91,18 @@ def ast_decorated_transactional(func: "ast.FunctionDef | ast.AsyncFunctionDef") 
         if last in TRANSACTION_CALLS or _LOCKISH.search(last) or last in {"synchronized", "with_lock"}:
             return True
     return False
+
+
+def ast_opens_transaction(expr: "ast.AST") -> bool:
+    """``opens_transaction`` on an ``ast`` expression."""
+    import ast
+
+    if isinstance(expr, ast.Call):
+        last = (ast_dotted(expr.func) or "").rsplit(".", 1)[-1]
+        return last in TRANSACTION_CALLS
+    name = ast_dotted(expr)
+    return bool(name) and bool(_CONNISH.search(name.rsplit(".", 1)[-1]))  # type: ignore[union-attr]
+
+
+def ast_with_opens_transaction(node: "ast.With | ast.AsyncWith") -> bool:
+    return any(ast_opens_transaction(item.context_expr) for item in node.items)

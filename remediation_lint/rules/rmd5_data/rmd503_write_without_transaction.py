@@ -6,8 +6,13 @@ from dataclasses import dataclass
 import libcst as cst
 
 from remediation_lint.analysis import sql
-from remediation_lint.analysis.names import dotted_name
-from remediation_lint.analysis.transactions import decorated_transactional, in_transaction
+from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.analysis.transactions import (
+    ast_decorated_transactional,
+    ast_with_opens_transaction,
+    decorated_transactional,
+    in_transaction,
+)
 from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
@@ -72,25 +77,238 @@ class _Walk(cst.CSTVisitor):
             self.events.append(_Ev("external", node, anc))
 
 
+class _AEv:
+    __slots__ = ("kind", "node", "ancestors")
+
+    def __init__(self, kind: str, node: ast.AST, ancestors: tuple[ast.AST, ...]) -> None:
+        self.kind = kind
+        self.node = node
+        self.ancestors = ancestors
+
+
+_AST_SKIP = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_AST_WITH = (ast.With, ast.AsyncWith)
+_AST_FOR = (ast.For, ast.AsyncFor)
+
+
+def _ast_children(node: ast.AST) -> list[ast.AST]:
+    """Children in source order (LibCST's): ``ast`` lists a dict's keys before its values, an ``IfExp``'s
+    test first, and a call's keywords after every positional argument."""
+    children = list(ast.iter_child_nodes(node))
+    if isinstance(node, (ast.Dict, ast.IfExp)) or (isinstance(node, ast.Call) and node.keywords and node.args):
+        children.sort(key=lambda c: (getattr(c, "lineno", 0), getattr(c, "col_offset", 0)))
+    return children
+
+
 class _Fast(AstChecker):
-    """The ``ast`` twin of the rule below (check mode): a screen. Every finding is a ``x.commit()`` or an
-    auto-committing ``x.<autocommit method>(...)`` call, or a call of a same-module helper that contains
-    one; a file without such a call has no finding, a file with one is deferred."""
+    """The ``ast`` twin of the rule below (check mode)."""
 
     def __init__(self, rule, context, options) -> None:
         super().__init__(rule, context, options)
-        self._autocommit = frozenset(self.opts.get("autocommit_methods") or ())
-        self._skip = context.is_test_file()
+        self.autocommit = frozenset(self.opts.get("autocommit_methods") or ())
+        self._helpers: set[str] | None = None
+        self._test_file = context.is_test_file()
 
-    def visit_Call(self, node: ast.Call) -> None:
-        if self._skip:
+    def _commits_locally(self, name: str) -> bool:
+        if not name:
+            return False
+        short = name[5:] if name.startswith("self.") else name
+        if "." in short:
+            return False
+        if self._helpers is None:
+            self._helpers = self._committing_helpers()
+        return short in self._helpers
+
+    def _committing_helpers(self) -> set[str]:
+        found: set[str] = set()
+        for stmt in self.context.tree.body:
+            funcs = [stmt] if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+            if isinstance(stmt, ast.ClassDef):
+                funcs = [s for s in stmt.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            for func in funcs:
+                if self._commit_in(func.body):  # type: ignore[attr-defined]
+                    found.add(func.name)  # type: ignore[attr-defined]
+        return found
+
+    def _commit_in(self, body: list[ast.stmt]) -> bool:
+        todo: list[ast.AST] = list(body)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            if isinstance(node, _AST_WITH) and ast_with_opens_transaction(node):
+                continue
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                method = (ast_dotted(node.func) or "").rsplit(".", 1)[-1]
+                if method in self.autocommit or (method == "commit" and not node.args and not node.keywords):
+                    return True
+            todo.extend(ast.iter_child_nodes(node))
+        return False
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if self._test_file or ast_decorated_transactional(node):
             return
+        events, begin, rollback = self._walk(node)
+        if begin or rollback:
+            return
+        if not any(e.kind in {"commit", "unit"} for e in events):
+            return
+        reported: set[int] = set()
+        for i, ev in enumerate(events):
+            if ev.kind != "commit":
+                continue
+            loop = _ast_innermost_for(ev.ancestors)
+            if loop is not None and any(e.kind in {"write", "dynamic"} and any(a is loop for a in e.ancestors) for e in events[:i]):
+                reported.add(id(ev.node))
+                self.report(ev.node, what=f"{ast_dotted(ev.node.func)}() inside a loop of writes commits each iteration separately")  # type: ignore[attr-defined]
+                continue
+            for e in events[:i]:
+                if e.kind == "dynamic" and _ast_runs_loop_statement(e):
+                    reported.add(id(ev.node))
+                    self.report(ev.node, what=f"{ast_dotted(ev.node.func)}() after running a list of statements with no rollback on failure")  # type: ignore[attr-defined]
+                    break
+        units: list[tuple[int, _AEv]] = []
+        pending_write = False
+        for i, ev in enumerate(events):
+            if ev.kind in {"write", "dynamic"}:
+                pending_write = True
+            elif ev.kind == "commit":
+                if pending_write:
+                    units.append((i, ev))
+                pending_write = False
+            elif ev.kind == "unit":
+                units.append((i, ev))
+        for (i, first), (j, second) in zip(units, units[1:]):
+            if id(first.node) in reported or _ast_exclusive(first, second):
+                continue
+            if any(e.kind in {"external", "exit"} for e in events[i + 1 : j]):
+                continue
+            reported.add(id(first.node))
+            if first.kind == "commit":
+                what = f"{ast_dotted(first.node.func)}() commits one write before the next"  # type: ignore[attr-defined]
+            else:
+                what = f"{ast_dotted(first.node.func)}() commits on its own before {ast_dotted(second.node.func)}()"  # type: ignore[attr-defined]
+            self.report(first.node, what=what)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _walk(self, func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[list[_AEv], bool, bool]:
+        """``_Walk`` on ``ast``: the events of the function's own body, in LibCST's pre-order."""
+        events: list[_AEv] = []
+        begin = rollback = False
+        # (node, ancestors innermost first)
+        todo: list[tuple[ast.AST, tuple[ast.AST, ...]]] = [(stmt, ()) for stmt in reversed(func.body)]
+        while todo:
+            node, anc = todo.pop()
+            if isinstance(node, _AST_SKIP):
+                continue
+            if isinstance(node, ast.Call):
+                kind = self._call(node, anc)
+                if kind == "rollback":
+                    rollback = True
+                elif kind == "begin":
+                    begin = True
+                elif kind is not None:
+                    events.append(_AEv(kind, node, anc))
+            elif isinstance(node, (ast.Return, ast.Raise)):
+                events.append(_AEv("exit", node, anc))
+            inner = (node, *anc)
+            for child in reversed(_ast_children(node)):
+                todo.append((child, inner))
+        return events, begin, rollback
+
+    def _call(self, node: ast.Call, anc: tuple[ast.AST, ...]) -> str | None:
         func = node.func
-        if isinstance(func, ast.Attribute) and (
-            func.attr in self._autocommit or (func.attr == "commit" and not node.args and not node.keywords)
-        ):
-            self._skip = True
+        name = ast_dotted(func) or ""
+        method = name.rsplit(".", 1)[-1]
+        if method == "rollback":
+            return "rollback"
+        if any(isinstance(a, _AST_WITH) and ast_with_opens_transaction(a) for a in anc):
+            return None
+        is_attr = isinstance(func, ast.Attribute)
+        has_args = bool(node.args or node.keywords)
+        if method == "commit" and is_attr and not has_args:
+            return "commit"
+        if is_attr and method in self.autocommit:
+            return "unit"
+        if is_attr and method in sql.QUERY_METHODS and has_args:
+            text = sql.ast_literal_text(sql.ast_first_arg(node), lambda n: sql.ast_segment(self.context, n))
+            if text is not None and sql.begins_transaction(text):
+                return "begin"
+            if text is None or sql.is_write(text):
+                return "write" if text is not None else "dynamic"
+            return None
+        if self._commits_locally(name):
+            return "unit"
+        if anc and isinstance(anc[0], ast.Await):
+            return "external"
+        return None
+
+
+def _ast_innermost_for(ancestors: tuple[ast.AST, ...]) -> ast.AST | None:
+    for node in ancestors:
+        if isinstance(node, _AST_FOR):
+            return node
+        if isinstance(node, (ast.While, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            return None
+    return None
+
+
+def _ast_runs_loop_statement(ev: _AEv) -> bool:
+    loop = _ast_innermost_for(ev.ancestors)
+    call = ev.node
+    if loop is None or not isinstance(call, ast.Call) or not (call.args or call.keywords):
+        return False
+    first = sql.ast_first_arg(call)
+    targets = {n.id for n in _ast_names(loop.target)}  # type: ignore[attr-defined]
+    return isinstance(first, ast.Name) and first.id in targets
+
+
+def _ast_names(node: ast.AST) -> list[ast.Name]:
+    if isinstance(node, ast.Name):
+        return [node]
+    if isinstance(node, (ast.Tuple, ast.List)):
+        out: list[ast.Name] = []
+        for el in node.elts:
+            out.extend(_ast_names(el.value if isinstance(el, ast.Starred) else el))
+        return out
+    return []
+
+
+def _ast_slot(parent: ast.AST, child: ast.AST) -> object:
+    """Which LibCST child of an ``If``/``Try`` holds ``child`` (a body is one IndentedBlock)."""
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(parent, name, None)
+        if isinstance(block, list) and any(child is s for s in block):
+            return name
+    return id(child)  # the test, or one except handler
+
+
+def _ast_exclusive(a: _AEv, b: _AEv) -> bool:
+    ids_b = {id(n) for n in b.ancestors}
+    for i, anc in enumerate(a.ancestors):
+        if id(anc) in ids_b and isinstance(anc, (ast.If, ast.Try)):
+            child_a = a.ancestors[i - 1] if i else a.node
+            idx_b = next(k for k, n in enumerate(b.ancestors) if n is anc)
+            child_b = b.ancestors[idx_b - 1] if idx_b else b.node
+            return _ast_slot(anc, child_a) != _ast_slot(anc, child_b)
+    return False
+
+
+def _guard(method):
+    def run(self, node):
+        if self.code in self.context.deferred:
+            return
+        try:
+            method(self, node)
+        except sql.Undecidable:
             self.defer()
+
+    return run
+
+
+_Fast.visit_FunctionDef = _guard(_Fast.visit_FunctionDef)  # type: ignore[method-assign]
+_Fast.visit_AsyncFunctionDef = _Fast.visit_FunctionDef  # type: ignore[method-assign]
 
 
 class WriteWithoutTransaction(Rule):
