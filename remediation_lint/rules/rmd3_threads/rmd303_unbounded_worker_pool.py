@@ -75,6 +75,10 @@ class _Fast(AstChecker):
             before = before.replace(b"(", b"", 1)
         if b"(" in before:
             return None
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            return None  # another source encoding: ast offsets count the UTF-8 bytes of the decoded text
         return line[value.col_offset : value.end_col_offset].decode("utf-8")
 
     def _bounded(self, expr: ast.AST, func, cls, depth: int) -> bool:

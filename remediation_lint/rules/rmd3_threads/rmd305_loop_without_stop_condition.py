@@ -24,7 +24,7 @@ class _Fast(AstChecker):
         test = node.test
         if not (
             isinstance(test, ast.Constant)
-            and ((test.value is True) or (type(test.value) is int and test.value == 1 and _literal(self.context, test) == "1"))
+            and ((test.value is True) or (type(test.value) is int and test.value == 1 and _is_one_char(test)))
         ):
             return
         ctx = self.context
@@ -54,11 +54,9 @@ class _Fast(AstChecker):
 _UNSURE = object()
 
 
-def _literal(ctx, node: ast.AST) -> str:
-    if node.lineno != node.end_lineno:
-        return ""
-    line = ctx.source.splitlines()[node.lineno - 1]
-    return line[node.col_offset : node.end_col_offset].decode("utf-8", "replace")
+def _is_one_char(node: ast.AST) -> bool:
+    """The literal is written ``1`` (LibCST ``Integer`` "1"), not ``0x1`` or ``0b1``."""
+    return node.lineno == node.end_lineno and node.end_col_offset - node.col_offset == 1
 
 
 def _ast_is_method_of(func: ast.FunctionDef, cls: ClassThreads) -> bool:
