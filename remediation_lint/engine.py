@@ -332,8 +332,8 @@ class Linter:
         self.config = config
         self.rules = config.enabled_rules()
         self.projects = projects if projects is not None else ProjectSet()
-        if any(r.code == "RMD706" for r in self.rules):
-            self.projects.body_keys = True  # summaries carry normalised bodies (no second parse)
+        for rule in self.rules:  # what the enabled rules read from other modules' trees
+            self.projects.extras.update(rule.summary_extras)
         #: compute each fixable finding's own edits (SARIF ``fixes``); costs one fix application each
         self.want_edits = False
         #: check with the rules' ``ast`` checkers where they have one (tests turn it off to compare)

@@ -23,7 +23,7 @@ from collections import OrderedDict
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import libcst as cst
 
@@ -348,7 +348,13 @@ def _class_info(node: ast.ClassDef, module: ModuleSummary) -> ClassInfo:
     return info
 
 
-def summarize_source(path: str, source: bytes | str, body_keys: bool = False) -> ModuleSummary:
+#: extra facts a project-wide analysis computes from each module's tree while the summariser has it
+#: (so that the tree need not be kept or parsed again): name -> function(summary, tree). Analyses
+#: register themselves; a ``ProjectSet``/``ProjectIndex`` computes the ones its rules asked for.
+SUMMARY_EXTRAS: dict[str, "Callable[[ModuleSummary, ast.Module], None]"] = {}
+
+
+def summarize_source(path: str, source: bytes | str, extras: Iterable[str] = ()) -> ModuleSummary:
     summary = ModuleSummary(path, source=source)
     limit = MAX_FILE_BYTES["bytes"]
     if limit and len(source) > limit:  # the engine skips such files; summarising one would cost as much
@@ -366,14 +372,10 @@ def summarize_source(path: str, source: bytes | str, body_keys: bool = False) ->
         elif isinstance(node, ast.AsyncFunctionDef):
             summary.async_names.add(node.name)
     _Summarizer(summary).run(tree, imports)
-    if body_keys:
-        from remediation_lint.analysis.duplicates import body_key, functions_of
-
-        keys = []
-        for qualname, func in functions_of(tree):
-            count, key = body_key(func)
-            keys.append((qualname, func.lineno, count, key))
-        summary.body_keys = keys
+    for name in extras:
+        compute = SUMMARY_EXTRAS.get(name)
+        if compute is not None:
+            compute(summary, tree)
     return summary
 
 
@@ -449,8 +451,8 @@ class ProjectIndex:
         self._by_name: dict[str, list[Path]] | None = None
         self._refs: dict[Path, ModuleRef] = {}
         self._graph: dict[Path, list[tuple[Path, ImportEdge]]] | None = None
-        #: compute normalised function bodies while summarising (RMD706 is on)
-        self.body_keys = False
+        #: names of ``SUMMARY_EXTRAS`` to compute while summarising (what the enabled rules read)
+        self.extras: set[str] = set()
         #: while set, the files whose summaries were read (``"*"`` for the whole project); the cache
         #: keys project-wide results on them
         self.recording: set[str] | None = None
@@ -504,7 +506,7 @@ class ProjectIndex:
                 source = p.read_bytes()
             except OSError:
                 return None
-        summary = summarize_source(str(p), source, self.body_keys)
+        summary = summarize_source(str(p), source, self.extras)
         ref = ModuleRef(self, p, summary)
         for info in summary.functions.values():
             info.module = summary
@@ -741,8 +743,8 @@ class ProjectSet:
         self.fixed_root = fixed_root.resolve() if fixed_root else None
         self._indexes: dict[Path, ProjectIndex] = {}
         self._dir_roots: dict[Path, Path] = {}
-        #: passed on to every index: summaries carry normalised function bodies
-        self.body_keys = False
+        #: passed on to every index: the ``SUMMARY_EXTRAS`` its summaries carry
+        self.extras: set[str] = set()
 
     def root_for(self, path: str | Path) -> Path:
         if self.fixed_root is not None:
@@ -758,5 +760,5 @@ class ProjectSet:
         index = self._indexes.get(root)
         if index is None:
             index = self._indexes[root] = ProjectIndex([root])
-            index.body_keys = self.body_keys
+            index.extras = self.extras
         return index

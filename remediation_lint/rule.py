@@ -151,6 +151,9 @@ class Rule:
     option_docs: ClassVar[Mapping[str, str]] = {}
     #: rules that ask the project pass about other modules.
     needs_project: ClassVar[bool] = False
+    #: names of ``project.SUMMARY_EXTRAS`` the rule reads: computed while each module is summarised,
+    #: from the tree at hand, so that no tree is kept or parsed twice
+    summary_extras: ClassVar[tuple[str, ...]] = ()
     #: CWE ids, where one applies (security rules).
     cwe: ClassVar[tuple[int, ...]] = ()
     #: what the flake8 plugin cannot do for this rule, for the docs (project-wide rules).

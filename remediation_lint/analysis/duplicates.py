@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from remediation_lint.analysis.import_graph import module_label
+from remediation_lint.project import SUMMARY_EXTRAS
 
 if TYPE_CHECKING:  # pragma: no cover
     from remediation_lint.project import ProjectIndex
@@ -193,6 +194,13 @@ def mirror_worlds(index: "ProjectIndex", paths: list[Path]) -> dict[Path, str]:
                 break
         out[path] = world
     return out
+
+
+def _summary_body_keys(summary, tree: ast.Module) -> None:
+    summary.body_keys = [(qualname, func.lineno, *body_key(func)) for qualname, func in functions_of(tree)]
+
+
+SUMMARY_EXTRAS["body_keys"] = _summary_body_keys
 
 
 def duplicated_helpers(index: "ProjectIndex", min_statements: int = 3) -> dict[Path, dict[str, list[Copy]]]:

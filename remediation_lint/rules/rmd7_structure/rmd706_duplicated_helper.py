@@ -75,6 +75,7 @@ class DuplicatedHelper(Rule):
     )
     triggers = (b"def ",)
     needs_project = True
+    summary_extras = ("body_keys",)
     options = {"min_statements": 3}
     option_docs = {"min_statements": "smallest body (in statements, nested ones included, docstring excluded) compared"}
     limitations = (
