@@ -3,6 +3,10 @@ define a name itself, and the pieces of the RMD102 comparison fix."""
 
 from __future__ import annotations
 
+import ast as _ast
+import io as _io
+import tokenize as _tokenize
+
 import libcst as cst
 
 #: the helper the RMD102 fix adds for ``eval(f"{value} {condition}")`` (condition like ``"> 0.9"``)
@@ -89,9 +93,6 @@ def short_source(module: cst.Module, node: cst.CSTNode, limit: int = 60) -> str:
 
 
 # -- the fast path's twins (standard library ``ast``) ---------------------------------------------------
-import ast as _ast  # noqa: E402
-import io as _io  # noqa: E402
-import tokenize as _tokenize  # noqa: E402
 
 
 def ast_constant_string(node: _ast.AST) -> bool:
@@ -154,11 +155,10 @@ class AstSource:
         self.starts = starts
 
     @classmethod
-    def of(cls, ctx) -> "AstSource":
+    def of(cls, ctx) -> AstSource:
         cached = getattr(ctx, "_rmd_code_exec_source", None)
         if cached is None:
-            cached = cls(ctx.source)
-            setattr(ctx, "_rmd_code_exec_source", cached)
+            cached = ctx._rmd_code_exec_source = cls(ctx.source)
         return cached
 
     def offset(self, line: int, col: int) -> int:

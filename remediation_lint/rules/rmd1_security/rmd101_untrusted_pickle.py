@@ -6,15 +6,21 @@ import libcst as cst
 
 from remediation_lint.analysis.code_exec import AstSource, ast_single_fstring
 from remediation_lint.astcheck import AstChecker
-
 from remediation_lint.knowledge.serialization import (
     PICKLE_LOADERS,
     PICKLE_MODULES_WITH_LOADS,
     UNTRUSTED_SOURCES,
     ZMQ_PICKLE_METHODS,
 )
-from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
-
+from remediation_lint.rule import (
+    FixSafety,
+    ImportSpec,
+    Invalid,
+    Provenance,
+    Rule,
+    Severity,
+    Valid,
+)
 
 _LAST_PARTS = frozenset(name.rsplit(".", 1)[-1] for name in PICKLE_LOADERS) | {"load"}
 
@@ -118,9 +124,9 @@ def _first_value(call: ast.Call) -> ast.expr | None:
     """The value of the call's first argument in source order (positional, starred or keyword)."""
     arg = call.args[0] if call.args else None
     kw = call.keywords[0] if call.keywords else None
-    if arg is not None and kw is not None and isinstance(arg, ast.Starred):
-        if (kw.lineno, kw.col_offset) < (arg.lineno, arg.col_offset):
-            arg = None  # f(k=1, *a)
+    starred_after_keyword = isinstance(arg, ast.Starred) and kw is not None and (kw.lineno, kw.col_offset) < (arg.lineno, arg.col_offset)
+    if starred_after_keyword:
+        arg = None  # f(k=1, *a)
     if arg is not None:
         return arg.value if isinstance(arg, ast.Starred) else arg
     return kw.value if kw is not None else None

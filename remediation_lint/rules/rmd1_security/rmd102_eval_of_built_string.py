@@ -19,7 +19,15 @@ from remediation_lint.analysis.code_exec import (
     short_source,
 )
 from remediation_lint.astcheck import AstChecker
-from remediation_lint.rule import FixSafety, ImportSpec, Invalid, Provenance, Rule, Severity, Valid
+from remediation_lint.rule import (
+    FixSafety,
+    ImportSpec,
+    Invalid,
+    Provenance,
+    Rule,
+    Severity,
+    Valid,
+)
 
 _BUILTINS = {"eval": "eval", "exec": "exec", "builtins.eval": "eval", "builtins.exec": "exec"}
 

@@ -12,9 +12,12 @@ from remediation_lint.analysis.code_exec import (
     constant_text,
 )
 from remediation_lint.astcheck import AstChecker
-from remediation_lint.knowledge.process_launch import ALWAYS_SHELL, PROGRAM_ARG, SHELL_KEYWORD
+from remediation_lint.knowledge.process_launch import (
+    ALWAYS_SHELL,
+    PROGRAM_ARG,
+    SHELL_KEYWORD,
+)
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
-
 
 _LAST_PARTS = frozenset(name.rsplit(".", 1)[-1] for name in PROGRAM_ARG)
 

@@ -30,9 +30,9 @@ def _ast_first_value(call: ast.Call) -> ast.expr | None:
     """The value of the call's first argument in source order (positional, starred or keyword)."""
     arg = call.args[0] if call.args else None
     kw = call.keywords[0] if call.keywords else None
-    if arg is not None and kw is not None and isinstance(arg, ast.Starred):
-        if (kw.lineno, kw.col_offset) < (arg.lineno, arg.col_offset):
-            arg = None
+    starred_after_keyword = isinstance(arg, ast.Starred) and kw is not None and (kw.lineno, kw.col_offset) < (arg.lineno, arg.col_offset)
+    if starred_after_keyword:
+        arg = None  # f(k=1, *a)
     if arg is not None:
         return arg.value if isinstance(arg, ast.Starred) else arg
     return kw.value if kw is not None else None

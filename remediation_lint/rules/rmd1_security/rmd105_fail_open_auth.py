@@ -6,8 +6,8 @@ import libcst as cst
 
 from remediation_lint.analysis.code_exec import AstSource, ast_single_fstring
 from remediation_lint.analysis.names import ast_dotted, dotted_name
-from remediation_lint.astcheck import AstChecker
 from remediation_lint.analysis.secrets import is_credential_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 _DEPENDENCY_MARKERS = ("Depends", "Security")
@@ -72,9 +72,13 @@ class _Fast(AstChecker):
             return None
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             return self._key_text(test.operand, params)
-        if isinstance(test, ast.Compare) and len(test.ops) == 1:
-            if isinstance(test.ops[0], (ast.Is, ast.Eq)) and self._is_empty(test.comparators[0]):
-                return self._key_text(test.left, params)
+        if (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], (ast.Is, ast.Eq))
+            and self._is_empty(test.comparators[0])
+        ):
+            return self._key_text(test.left, params)
         return None
 
     def _guarded_check(self, node: ast.If, params: set[str]) -> str | None:
@@ -169,9 +173,9 @@ def _ast_first_value(call: ast.Call) -> ast.expr | None:
     """The value of the call's first argument in source order (positional, starred or keyword)."""
     arg = call.args[0] if call.args else None
     kw = call.keywords[0] if call.keywords else None
-    if arg is not None and kw is not None and isinstance(arg, ast.Starred):
-        if (kw.lineno, kw.col_offset) < (arg.lineno, arg.col_offset):
-            arg = None
+    starred_after_keyword = isinstance(arg, ast.Starred) and kw is not None and (kw.lineno, kw.col_offset) < (arg.lineno, arg.col_offset)
+    if starred_after_keyword:
+        arg = None  # f(k=1, *a)
     if arg is not None:
         return arg.value if isinstance(arg, ast.Starred) else arg
     return kw.value if kw is not None else None
@@ -233,9 +237,7 @@ def _ast_mentions(tree: ast.AST, key: str) -> bool:
                 return True
             if bare and isinstance(node, ast.Attribute) and node.attr == key:
                 return True
-        elif bare and isinstance(node, ast.keyword) and node.arg == key:
-            return True
-        elif bare and isinstance(node, ast.arg) and node.arg == key:
+        elif bare and isinstance(node, (ast.keyword, ast.arg)) and node.arg == key:
             return True
     return False
 

@@ -5,8 +5,8 @@ import ast
 import libcst as cst
 
 from remediation_lint.analysis.code_exec import ast_constant_text, constant_text
-from remediation_lint.astcheck import AstChecker
 from remediation_lint.analysis.secrets import is_secret_name
+from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import FixSafety, Invalid, Provenance, Rule, Severity, Valid
 
 _ENV_READERS = {"os.getenv": "getenv", "os.environ.get": "get", "os.environ.setdefault": "setdefault"}

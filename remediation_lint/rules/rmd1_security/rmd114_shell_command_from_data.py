@@ -16,7 +16,11 @@ from remediation_lint.analysis.code_exec import (
     constant_text,
 )
 from remediation_lint.astcheck import AstChecker
-from remediation_lint.knowledge.process_launch import ALWAYS_SHELL, PROGRAM_ARG, SHELL_KEYWORD
+from remediation_lint.knowledge.process_launch import (
+    ALWAYS_SHELL,
+    PROGRAM_ARG,
+    SHELL_KEYWORD,
+)
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 _QUOTERS = frozenset({"shlex.quote", "shlex.join", "pipes.quote"})
