@@ -13,12 +13,17 @@ before it.
 
 from __future__ import annotations
 
+import ast as _ast
+import io as _io
+import keyword as _keyword
 import re
+import re as _re
+import tokenize as _tokenize
 from dataclasses import dataclass, field
 
 import libcst as cst
 
-from remediation_lint.analysis.names import dotted_name
+from remediation_lint.analysis.names import ast_dotted, dotted_name
 
 SQL_WORDS = re.compile(
     r"\b(select|insert\s+into|update|delete\s+from|from|where|values|pragma|create\s+table|drop|alter|upsert|"
@@ -251,12 +256,6 @@ class Builder:
 
 
 # -- ast side: source text as LibCST prints it (used by the fast-path checkers of RMD109/RMD112/RMD113) --
-import ast as _ast  # noqa: E402
-import io as _io  # noqa: E402
-import keyword as _keyword  # noqa: E402
-import re as _re  # noqa: E402
-import tokenize as _tokenize  # noqa: E402
-
 _LINE_END = _re.compile(r"\r\n|\r|\n")
 
 
@@ -572,8 +571,6 @@ class AstBuilder:
         self.strings = strings
 
     def safe(self, node: _ast.AST, depth: int = 0) -> bool:
-        from remediation_lint.analysis.names import ast_dotted
-
         if depth > 6:
             return False
         if isinstance(node, _ast.Constant):
@@ -635,8 +632,6 @@ class AstBuilder:
         )
 
     def _safe_call(self, node: _ast.Call, depth: int) -> bool:
-        from remediation_lint.analysis.names import ast_dotted
-
         func = node.func
         name = ast_dotted(func) or ""
         last = name.rsplit(".", 1)[-1]
@@ -656,8 +651,6 @@ class AstBuilder:
         return False
 
     def _safe_iterable(self, node: _ast.AST, depth: int) -> bool:
-        from remediation_lint.analysis.names import ast_dotted
-
         if isinstance(node, (_ast.GeneratorExp, _ast.ListComp)):
             counters = set()
             for comp in node.generators:
