@@ -106,3 +106,29 @@ def ast_opens_transaction(expr: "ast.AST") -> bool:
 
 def ast_with_opens_transaction(node: "ast.With | ast.AsyncWith") -> bool:
     return any(ast_opens_transaction(item.context_expr) for item in node.items)
+
+
+def ast_protects(expr: "ast.AST") -> bool:
+    """``protects`` on an ``ast`` expression."""
+    import ast
+
+    if isinstance(expr, ast.Call):
+        name = ast_dotted(expr.func) or ""
+        last = name.rsplit(".", 1)[-1]
+        if last in TRANSACTION_CALLS or last == "acquire" or _LOCKISH.search(last):
+            return True
+        return last in {"Lock", "RLock"}
+    if isinstance(expr, ast.Subscript):
+        return ast_protects(expr.value)
+    name = ast_dotted(expr)
+    if name is None:
+        return False
+    last = name.rsplit(".", 1)[-1]
+    return bool(_LOCKISH.search(last) or _CONNISH.search(last))
+
+
+def ast_with_protects(node: "ast.AST") -> bool:
+    """``with_protects`` on an ``ast`` With/AsyncWith (False for any other node)."""
+    import ast
+
+    return isinstance(node, (ast.With, ast.AsyncWith)) and any(ast_protects(item.context_expr) for item in node.items)

@@ -8,7 +8,12 @@ import libcst as cst
 
 from remediation_lint.analysis import sql
 from remediation_lint.analysis.names import ast_dotted, dotted_name
-from remediation_lint.analysis.transactions import ast_decorated_transactional, decorated_transactional, with_protects
+from remediation_lint.analysis.transactions import (
+    ast_decorated_transactional,
+    ast_with_protects,
+    decorated_transactional,
+    with_protects,
+)
 from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
@@ -107,9 +112,8 @@ def _classify(node: cst.Call, awaited: bool) -> tuple[str, str, str | None] | No
     return None
 
 
-def _ast_classify(node: ast.Call, awaited: bool, ctx) -> str | None:
-    """The kind (read / write / begin) ``_classify`` gives the same call, on ``ast``; raises
-    ``sql.Undecidable`` when only LibCST can tell."""
+def _ast_classify(node: ast.Call, awaited: bool, ctx) -> tuple[str, str, str | None] | None:
+    """``_classify`` on ``ast``; raises ``sql.Undecidable`` when only LibCST can tell."""
     func = node.func
     if not isinstance(func, ast.Attribute):
         return None
@@ -120,11 +124,11 @@ def _ast_classify(node: ast.Call, awaited: bool, ctx) -> str | None:
         text = None
     if text is not None:
         if sql.begins_transaction(text):
-            return "begin"
+            return "begin", "", text
         if sql.is_read(text):
-            return "read"
+            return "read", "count" if "COUNT(" in text.upper().replace(" (", "(") else "exists", text
         if sql.is_write(text) and not sql.is_atomic_write(text):
-            return "write"
+            return "write", "", text
         return None
     receiver = ast_dotted(func.value) or ""
     last = receiver.rsplit(".", 1)[-1].lstrip("_")
@@ -132,50 +136,314 @@ def _ast_classify(node: ast.Call, awaited: bool, ctx) -> str | None:
         return None
     if not awaited and not (_DB_RECEIVER.search(last) or _LEDGER.search(last)):
         return None
-    if _CHECK.match(method) or _COUNT.match(method) or _EXISTS.match(method):
-        return "read"
+    if _CHECK.match(method):
+        return "read", "check", None
+    if _COUNT.match(method):
+        return "read", "count", None
+    if _EXISTS.match(method):
+        return "read", "exists", None
     if _WRITE.match(method):
         if method not in _GENERIC_WRITES:
-            return "write"
+            return "write", "", None
         first = sql.ast_first_arg(node) if (node.args or node.keywords) else None
         if isinstance(first, ast.JoinedStr):
             raise sql.Undecidable  # a concatenation with an f-string is a string to LibCST, an f-string is not
         if isinstance(first, ast.Constant) and isinstance(first.value, (str, bytes)):
-            return "write" if not receiver.endswith(("messages", "completions", "chat", "embeddings")) else None
-        return "write" if _DB_RECEIVER.search(last) and not last.endswith("client") else None
+            ok = not receiver.endswith(("messages", "completions", "chat", "embeddings"))
+        else:
+            ok = bool(_DB_RECEIVER.search(last)) and not last.endswith("client")
+        return ("write", "", None) if ok else None
     return None
 
 
+class _AEvent:
+    __slots__ = ("kind", "node", "ancestors", "read_kind", "sql_text", "targets")
+
+    def __init__(self, kind, node, ancestors, read_kind="", sql_text=None, targets=None) -> None:
+        self.kind = kind
+        self.node = node
+        self.ancestors = ancestors
+        self.read_kind = read_kind
+        self.sql_text = sql_text
+        self.targets = targets if targets is not None else set()
+
+
+_AST_SKIP = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+_AST_EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
+
+
+def _ast_children(node: ast.AST) -> list[ast.AST]:
+    """Children in source order (LibCST's visiting order)."""
+    children = list(ast.iter_child_nodes(node))
+    if isinstance(node, (ast.Dict, ast.IfExp)) or (isinstance(node, ast.Call) and node.keywords and node.args):
+        children.sort(key=lambda c: (getattr(c, "lineno", 0), getattr(c, "col_offset", 0)))
+    return children
+
+
+def _ast_names_in(expr: ast.AST | None) -> set[str]:
+    """``_names_in`` on ``ast``: every LibCST ``Name`` (names, attribute names, keywords, lambda
+    parameters, ``True``/``False``/``None``) and dotted attribute chain, less ``self``/``cls``."""
+    if expr is None:
+        return set()
+    if isinstance(expr, ast.Name):
+        return {expr.id}
+    out: set[str] = set()
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Name):
+            out.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            out.add(node.attr)
+            dotted = ast_dotted(node)
+            if dotted is not None:
+                out.add(dotted)
+        elif isinstance(node, ast.keyword):
+            if node.arg is not None:
+                out.add(node.arg)
+        elif isinstance(node, ast.arg):
+            out.add(node.arg)
+        elif isinstance(node, ast.Constant) and (node.value is None or node.value is True or node.value is False):
+            out.add(repr(node.value))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            out.update(node.names)
+        elif isinstance(node, ast.alias):
+            for part in node.name.split("."):
+                out.add(part)
+            if node.asname:
+                out.add(node.asname)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            out.add(node.name)
+    return out - {"self", "cls"}
+
+
+def _ast_targets(node: ast.AST) -> set[str]:
+    out: set[str] = set()
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        targets = [node.target]
+    else:
+        targets = []
+    for t in targets:
+        out |= _ast_names_in(t)
+    return out
+
+
+def _ast_bound_names(anc: tuple[ast.AST, ...]) -> set[str]:
+    for node in anc:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            return _ast_targets(node)
+        if isinstance(node, ast.withitem) and node.optional_vars is not None:
+            return _ast_names_in(node.optional_vars)
+        if isinstance(node, ast.stmt):
+            return set()
+    return set()
+
+
+def _ast_contains_node(tree: ast.AST | None, target: ast.AST) -> bool:
+    if tree is None:
+        return False
+    return any(n is target for n in ast.walk(tree))
+
+
+def _ast_contains(ancestors: tuple[ast.AST, ...], node: ast.AST) -> bool:
+    return any(a is node for a in ancestors)
+
+
 class _Fast(AstChecker):
-    """The ``ast`` twin of the rule below (check mode): it finds the functions the LibCST rule would
-    analyse (a read and a write called directly in one ``def``) and defers on them; elsewhere the rule
-    reports nothing."""
+    """The ``ast`` twin of the rule below (check mode)."""
 
     def __init__(self, rule, context, options) -> None:
         super().__init__(rule, context, options)
         self._kinds: dict[int, set[str]] = {}
 
     def visit_Call(self, node: ast.Call) -> None:
-        if not isinstance(node.func, ast.Attribute):
+        if not isinstance(node.func, ast.Attribute) or self.code in self.context.deferred:
             return
         try:
-            kind = _ast_classify(node, isinstance(self.context.parent(), ast.Await), self.context)
+            found = _ast_classify(node, isinstance(self.context.parent(), ast.Await), self.context)
         except sql.Undecidable:
-            kind = "?"
-        if kind is not None:
+            self.defer()
+            return
+        if found is not None:
             func = self.context.enclosing_function()
             if func is not None:
-                self._kinds.setdefault(id(func), set()).add(kind)
+                self._kinds.setdefault(id(func), set()).add(found[0])
 
     def leave_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         kinds = self._kinds.pop(id(node), set())
-        if not (("read" in kinds or "?" in kinds) and ("write" in kinds or "?" in kinds)):
+        if "read" not in kinds or "write" not in kinds or self.code in self.context.deferred:
             return
         if ast_decorated_transactional(node) or self.context.is_test_file():
             return
-        self.defer()
+        try:
+            self._judge(node)
+        except sql.Undecidable:
+            self.defer()
 
     leave_AsyncFunctionDef = leave_FunctionDef
+
+    def _collect(self, func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[list[_AEvent], bool]:
+        events: list[_AEvent] = []
+        unsafe = False
+        todo: list[tuple[ast.AST, tuple[ast.AST, ...]]] = [(stmt, ()) for stmt in reversed(func.body)]
+        while todo:
+            node, anc = todo.pop()
+            if isinstance(node, _AST_SKIP):
+                continue
+            if isinstance(node, ast.Call):
+                found = _ast_classify(node, bool(anc) and isinstance(anc[0], ast.Await), self.context)
+                if found is not None:
+                    kind, read_kind, text = found
+                    if kind == "read":
+                        if text and ("FOR UPDATE" in text.upper() or "FOR SHARE" in text.upper()):
+                            unsafe = True
+                        events.append(_AEvent("read", node, anc, read_kind=read_kind, sql_text=text, targets=_ast_bound_names(anc)))
+                    else:
+                        events.append(_AEvent(kind, node, anc, sql_text=text))
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                events.append(_AEvent("assign", node, anc, targets=_ast_targets(node)))
+            elif isinstance(node, ast.If) and isinstance(node.body[-1], _AST_EXITS):
+                events.append(_AEvent("guard", node, anc))
+            inner = (node, *anc)
+            for child in reversed(_ast_children(node)):
+                todo.append((child, inner))
+        return events, unsafe
+
+    def _judge(self, func: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        events, unsafe = self._collect(func)
+        if unsafe:
+            return
+        if not any(e.kind == "read" for e in events) or not any(e.kind == "write" for e in events):
+            return
+        reported: set[int] = set()
+        for wi, write in enumerate(events):
+            if write.kind != "write" or id(write.node) in reported:
+                continue
+            if _ast_rechecked_under_protection(write, events[:wi]):
+                continue
+            for ri in range(wi):
+                read = events[ri]
+                if read.kind != "read" or _ast_contains(write.ancestors, read.node) or _ast_contains(read.ancestors, write.node):
+                    continue
+                if any(e.kind == "begin" for e in events[:wi]):
+                    break
+                if _ast_shared_protection(read, write):
+                    continue
+                guards = [g for gi, g in enumerate(events[:wi]) if g.kind == "guard" and (gi > ri or _ast_contains(read.ancestors, g.node))]
+                if self._decides(read, write, events[ri + 1 : wi], guards):
+                    reported.add(id(write.node))
+                    self.report(write.node, write=_ast_describe(write), read=_ast_describe(read))
+                    break
+
+    def _decides(self, read: _AEvent, write: _AEvent, between: list[_AEvent], guards: list[_AEvent]) -> bool:
+        tainted = set(read.targets)
+        decided: set[str] = set()
+        for ev in between:
+            if ev.kind != "assign":
+                continue
+            value = getattr(ev.node, "value", None)
+            used = _ast_names_in(value) if value is not None else set()
+            if used & tainted or _ast_contains_node(value, read.node):
+                tainted |= ev.targets
+                if isinstance(value, ast.IfExp) or any(
+                    isinstance(a, ast.If) and (_ast_names_in(a.test) & tainted) for a in ev.ancestors
+                ):
+                    decided |= ev.targets
+            elif used & decided:
+                decided |= ev.targets
+
+        def mentions(expr: ast.AST) -> bool:
+            return bool(_ast_names_in(expr) & tainted) or _ast_contains_node(expr, read.node)
+
+        claim = CheckThenWriteRace._claims(read, write)  # type: ignore[arg-type]
+        create = _creates(write)  # type: ignore[arg-type]
+        for k, anc in enumerate(write.ancestors):
+            if isinstance(anc, ast.If) and mentions(anc.test):
+                absent = self._absent_branch(anc.test)
+                child = write.ancestors[k - 1] if k else write.node
+                in_else = any(child is s for s in anc.orelse)
+                if absent is not None and in_else:
+                    absent = not absent
+                if _ast_fits(read, write, create, claim, absent):  # type: ignore[arg-type]
+                    return True
+        for ev in guards:
+            if ev.kind == "guard" and mentions(ev.node.test) and not _ast_contains(write.ancestors, ev.node):  # type: ignore[attr-defined]
+                absent = self._absent_branch(ev.node.test)  # type: ignore[attr-defined]
+                if _ast_fits(read, write, create, claim, None if absent is None else not absent):  # type: ignore[arg-type]
+                    return True
+        if decided and read.read_kind == "count":
+            call = write.node
+            values = [a.value if isinstance(a, ast.Starred) else a for a in call.args] + [k.value for k in call.keywords]  # type: ignore[attr-defined]
+            if any(_ast_names_in(v) & decided for v in values):
+                return True
+        return False
+
+    def _absent_branch(self, test: ast.AST) -> bool | None:
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            inner = self._absent_branch(test.operand)
+            return None if inner is None else not inner
+        if isinstance(test, ast.Compare):
+            if len(test.ops) != 1:
+                return None
+            op, right = test.ops[0], test.comparators[0]
+            if isinstance(right, ast.Constant) and right.value is None:
+                if isinstance(op, ast.Is):
+                    return True
+                if isinstance(op, ast.IsNot):
+                    return False
+            if isinstance(right, ast.Constant) and type(right.value) is int and right.value == 0:
+                if sql.ast_segment(self.context, right) != "0":
+                    raise sql.Undecidable  # ``0x0``/``00``: not LibCST's Integer("0")
+                if isinstance(op, (ast.Eq, ast.LtE)):
+                    return True
+                if isinstance(op, (ast.NotEq, ast.Gt)):
+                    return False
+            return None
+        if isinstance(test, ast.BoolOp):
+            parts = [self._absent_branch(v) for v in test.values]
+            if isinstance(test.op, ast.And):
+                return False if False in parts else (True if all(p is True for p in parts) else None)
+            return True if True in parts else (False if all(p is False for p in parts) else None)
+        if isinstance(test, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Await)):
+            return False
+        if isinstance(test, ast.Constant) and (test.value is None or test.value is True or test.value is False):
+            return False  # a LibCST Name
+        return None
+
+
+def _ast_fits(read: _AEvent, write: _AEvent, create: bool, claim: bool, absent: bool | None) -> bool:
+    """``CheckThenWriteRace._fits`` on ``ast`` events."""
+    if read.read_kind == "check":
+        if write.sql_text:
+            return False
+        check = (ast_dotted(read.node.func) or "").rsplit(".", 1)[-1]  # type: ignore[attr-defined]
+        method = (ast_dotted(write.node.func) or "").rsplit(".", 1)[-1]  # type: ignore[attr-defined]
+        stem = re.sub(r"^(can_|check_|may_|within_|is_allowed_?)", "", check)
+        return bool(_SPEND.match(method)) or (bool(stem) and stem in method.split("_"))
+    if read.read_kind == "count" or claim:
+        return True
+    return create and absent is True
+
+
+def _ast_describe(ev: _AEvent) -> str:
+    if ev.sql_text:
+        words = ev.sql_text.split()
+        return f"`{' '.join(words[:4])}{' ...' if len(words) > 4 else ''}`"
+    return f"{ast_dotted(ev.node.func) or 'call'}()"  # type: ignore[attr-defined]
+
+
+def _ast_rechecked_under_protection(write: _AEvent, before: list[_AEvent]) -> bool:
+    withs = {id(a) for a in write.ancestors if ast_with_protects(a)}
+    return bool(withs) and any(
+        e.kind == "read" and any(isinstance(a, (ast.With, ast.AsyncWith)) and id(a) in withs for a in e.ancestors) for e in before
+    )
+
+
+def _ast_shared_protection(read: _AEvent, write: _AEvent) -> bool:
+    read_withs = {id(a) for a in read.ancestors if ast_with_protects(a)}
+    return any(isinstance(a, (ast.With, ast.AsyncWith)) and id(a) in read_withs for a in write.ancestors)
 
 
 class CheckThenWriteRace(Rule):
