@@ -42,7 +42,7 @@ class _Fast(AstChecker):
             return
         lines = _LINE_END.split(text)
         try:
-            tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+            tokens = _window_tokens(self.context.tree, lines)
         except (tokenize.TokenError, SyntaxError):
             self.defer()
             return
@@ -129,6 +129,81 @@ class _Fast(AstChecker):
                     out.add((v.lineno, v.col_offset, v.end_lineno, v.end_col_offset))  # type: ignore[arg-type]
                 previous_stmt = stmt
         return out
+
+
+def _stmt_start(stmt: ast.stmt) -> int:
+    decorators = getattr(stmt, "decorator_list", None)
+    return decorators[0].lineno if decorators else stmt.lineno
+
+
+def _child_statements(stmt: ast.stmt) -> list[ast.stmt]:
+    out: list[ast.stmt] = list(getattr(stmt, "body", ()) or ())
+    for handler in getattr(stmt, "handlers", ()) or ():
+        out.extend(handler.body)
+    out.extend(getattr(stmt, "orelse", ()) or ())
+    out.extend(getattr(stmt, "finalbody", ()) or ())
+    for case in getattr(stmt, "cases", ()) or ():
+        out.extend(case.body)
+    return out
+
+
+def _window_start(tree: ast.Module, row: int, indent: int) -> ast.stmt | None:
+    """The statement to tokenize from for ``row``: the innermost statement around it that starts on an
+    earlier line or first on ``row`` itself (at its indentation ``indent``), so that the whole row is
+    covered; None: tokenize from the start of the row."""
+    chain: list[ast.stmt] = []
+    statements: list[ast.stmt] = tree.body
+    while True:
+        hit = None
+        for stmt in statements:
+            start = _stmt_start(stmt)
+            if start > row:
+                break
+            if row <= (stmt.end_lineno or stmt.lineno):
+                hit = stmt
+                break
+        if hit is None:
+            break
+        chain.append(hit)
+        statements = _child_statements(hit)
+    for stmt in reversed(chain):
+        start = _stmt_start(stmt)
+        if start < row or (start == row and stmt.col_offset <= indent):
+            return stmt
+    return None
+
+
+def _window_tokens(tree: ast.Module, lines: list[str]) -> list[tokenize.TokenInfo]:
+    """The tokens of the lines that hold non-ASCII characters, each tokenized from the start of the
+    innermost statement around it (a place where tokenizing may start), not the whole file."""
+    windows: list[list[int]] = []  # [start row, start byte column, end row]
+    for index, line in enumerate(lines):
+        if line.isascii():
+            continue
+        row = index + 1
+        stmt = _window_start(tree, row, len(line.encode('utf-8')) - len(line.lstrip().encode('utf-8')))
+        start = (_stmt_start(stmt), stmt.col_offset) if stmt is not None else (row, 0)
+        if windows and start[0] <= windows[-1][2]:
+            last = windows[-1]
+            if start[0] < last[0] or (start[0] == last[0] and start[1] < last[1]):
+                last[0], last[1] = start
+            last[2] = row
+        else:
+            windows.append([start[0], start[1], row])
+    out: list[tokenize.TokenInfo] = []
+    for start_row, start_byte, end_row in windows:
+        first = lines[start_row - 1]
+        start_col = start_byte if first.isascii() else len(first.encode("utf-8")[:start_byte].decode("utf-8", "replace"))
+        feed = iter([first[start_col:] + "\n", *(line + "\n" for line in lines[start_row:])])
+        for tok in tokenize.generate_tokens(lambda: next(feed, "")):
+            row = tok.start[0] + start_row - 1
+            if row > end_row:
+                break
+            (r1, c1), (r2, c2) = tok.start, tok.end
+            start = (r1 + start_row - 1, c1 + start_col if r1 == 1 else c1)
+            end = (r2 + start_row - 1, c2 + start_col if r2 == 1 else c2)
+            out.append(tok._replace(start=start, end=end))
+    return out
 
 
 def _byte_col(lines: list[str], row: int, col: int) -> int:
