@@ -29,11 +29,19 @@ class _Fast(AstChecker):
         self._aliases: dict[str, ast.ExceptHandler] = {}
         self._skip = context.is_test_file()
         self._source: tuple[bytes, list[int]] | None = None
+        #: ExceptHandler nodes open around the current node (0: nothing here can be reported)
+        self._depth = 0
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        self._depth += 1
 
     def visit_Assign(self, node: ast.Assign) -> None:
         if self._skip or len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
             return
         target = node.targets[0].id
+        if not self._depth:
+            self._aliases.pop(target, None)
+            return
         stack = self.context.stack
         handler = ast_inside_handler(stack)
         if handler is not None and self._is_text(node.value, ast_handler_names(stack), aliases=False):
@@ -42,11 +50,12 @@ class _Fast(AstChecker):
             self._aliases.pop(target, None)
 
     def leave_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        self._depth -= 1
         for name in [n for n, h in self._aliases.items() if h is node]:
             del self._aliases[name]
 
     def visit_Compare(self, node: ast.Compare) -> None:
-        if self._skip or self._in_assert():
+        if not self._depth or self._skip or self._in_assert():
             return
         names = self._names()
         if not names:
@@ -64,7 +73,7 @@ class _Fast(AstChecker):
             left = right
 
     def visit_Call(self, node: ast.Call) -> None:
-        if self._skip or self._in_assert():
+        if not self._depth or self._skip or self._in_assert():
             return
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr in _MATCH_METHODS:
