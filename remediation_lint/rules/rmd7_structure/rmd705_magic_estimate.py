@@ -58,12 +58,15 @@ class _Fast(AstChecker):
 
     # -- detection -----------------------------------------------------------------------------------
     def visit_Call(self, node: ast.Call) -> None:
+        ctx = self.context
+        dotted = ast_dotted(node.func)
+        callee = dotted or "the call"
+        last = callee.rsplit(".", 1)[-1].lower()
+        qualified = (ctx.imports.qualify(dotted) if dotted is not None else None) or ""
+        if not node.keywords and qualified not in TIMEOUT_CONSTRUCTORS and not any(word in last for word in ESTIMATE_WORDS):
+            return  # nothing this call could report (the order of the checks does not change the findings)
         if self._in_module_constant():
             return
-        ctx = self.context
-        callee = ctx.dotted(node.func) or "the call"
-        last = callee.rsplit(".", 1)[-1].lower()
-        qualified = ctx.qualified(node.func) or ""
         items = _call_items(node)
         if any(word in last for word in ESTIMATE_WORDS):
             for index, (_, value) in enumerate(items):
@@ -86,10 +89,12 @@ class _Fast(AstChecker):
 
     def visit_Dict(self, node: ast.Dict) -> None:
         for key, value in zip(node.keys, node.values):
-            if key is None or not self._is_simple_string(key) or not self._is_simple_string(value):
+            if not isinstance(key, ast.Constant) or not isinstance(key.value, str) or key.value not in MODEL_DICT_KEYS:
                 continue
-            name = key.value  # type: ignore[attr-defined]
-            if name in MODEL_DICT_KEYS and not self._in_module_constant():
+            if not self._is_simple_string(key) or not self._is_simple_string(value):
+                continue
+            name = key.value
+            if not self._in_module_constant():
                 between = self._text(key.end_lineno, key.end_col_offset, value.lineno, value.col_offset)  # type: ignore[arg-type]
                 if b"(" in between:
                     self.defer()
