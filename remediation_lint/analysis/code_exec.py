@@ -206,15 +206,24 @@ def ast_keyword_text(src: AstSource, keyword: _ast.keyword) -> str | None:
 
 
 def ast_single_fstring(text: str) -> bool | None:
-    """Whether ``text`` (the source of a JoinedStr) is one f-string literal, not an implicit concatenation
-    (None: cannot tell)."""
-    if hasattr(_tokenize, "FSTRING_START"):
-        return None  # 3.12+ tokenizes inside f-strings
+    """Whether ``text`` (the source of a string or f-string node) is one literal, not an implicit
+    concatenation (None: cannot tell)."""
     try:
         tokens = list(_tokenize.generate_tokens(_io.StringIO("(" + text + ")").readline))
     except (_tokenize.TokenError, SyntaxError):
         return None
-    return sum(1 for t in tokens if t.type == _tokenize.STRING) == 1
+    start = getattr(_tokenize, "FSTRING_START", None)  # 3.12+ tokenizes inside f-strings
+    end = getattr(_tokenize, "FSTRING_END", None)
+    depth = literals = 0
+    for token in tokens:
+        if token.type == start:
+            literals += depth == 0
+            depth += 1
+        elif token.type == end:
+            depth -= 1
+        elif token.type == _tokenize.STRING and depth == 0:
+            literals += 1
+    return literals == 1
 
 
 def ast_fstring_leading_text(src: AstSource, node: _ast.JoinedStr) -> str | None | bool:
