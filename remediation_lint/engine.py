@@ -659,10 +659,70 @@ def _is_venv(path: Path) -> bool:
 
 # -- running many files ------------------------------------------------------------------------------
 _WORKER: dict[str, Any] = {}
+#: the project summaries built before the checking workers were forked (they inherit them)
+_PREBUILT: dict[str, Any] = {}
+
+
+def _summarize_chunk(job: tuple[list[str], list[str], int]) -> list[tuple[str, Any]]:
+    from remediation_lint.project import summarize_source
+
+    paths, extras, max_file_bytes = job
+    MAX_FILE_BYTES["bytes"] = max_file_bytes
+    out = []
+    for path in paths:
+        try:
+            source = Path(path).read_bytes()
+        except OSError:
+            continue
+        out.append((path, summarize_source(path, source, extras)))
+    return out
+
+
+def _prebuild_projects(
+    items: Sequence[tuple[str, str, bool, bool, int]], configs: list[Config], jobs: int, mp_context: Any,
+    cache_dir: str | None, want_edits: bool, max_file_bytes: int,
+) -> ProjectSet | None:
+    """Summarise every module of the projects the files belong to, spread over ``jobs`` processes, once.
+
+    Without it each checking worker would summarise the whole project for itself the first time a
+    project-wide rule asks (every worker the same modules). Done only when a project-wide rule is on
+    and the run is a cold one (no cache, or an empty one): a warm run reads its results from the cache
+    and never needs the summaries.
+    """
+    rules = [r for c in configs for r in c.enabled_rules()]
+    if not any(r.needs_project for r in rules):
+        return None
+    if cache_dir is not None:
+        for cfg in configs:
+            directory = _cache_for(cfg, want_edits, cache_dir).dir
+            if directory.is_dir() and any(directory.iterdir()):
+                return None
+    projects = ProjectSet()
+    for rule in rules:
+        projects.extras.update(rule.summary_extras)
+    indexes: dict[int, ProjectIndex] = {}
+    for item in items:
+        index = projects.index_for(item[0])
+        indexes[id(index)] = index
+    owner: dict[str, ProjectIndex] = {}
+    for index in indexes.values():
+        for f in index.files():
+            owner.setdefault(str(f), index)
+    paths = list(owner)
+    if len(paths) < PARALLEL_THRESHOLD:
+        return None
+    size = max(1, len(paths) // (jobs * 4))
+    chunks = [(paths[i : i + size], sorted(projects.extras), max_file_bytes) for i in range(0, len(paths), size)]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp_context) as pool:
+        for done in pool.map(_summarize_chunk, chunks):
+            for path, summary in done:
+                owner[path].adopt(Path(path), summary)
+    return projects
 
 
 def _make_linters(configs: list[Config], want_edits: bool) -> list[Linter]:
-    linters = [Linter(c) for c in configs]
+    shared = _PREBUILT.get("projects")
+    linters = [Linter(c, shared) for c in configs]
     for linter in linters:
         linter.want_edits = want_edits
     return linters
@@ -850,6 +910,10 @@ def run(
         mp_context = multiprocessing.get_context(method)
         chunk = max(1, min(16, len(items) // (jobs * 4) or 1))
         initargs = (configs, want_edits, cache_dir, file_timeout, max_file_bytes)
+        try:
+            _PREBUILT["projects"] = _prebuild_projects(items, configs, jobs, mp_context, cache_dir, want_edits, max_file_bytes)
+        except (BrokenProcessPool, OSError):
+            _PREBUILT["projects"] = None  # the workers summarise for themselves
 
         def emit(result: FileResult) -> None:
             results.append(result)
@@ -875,6 +939,7 @@ def run(
                 for item in suspects:
                     emit(_isolated_check(item, mp_context, initargs))
                 pending = pending[done + len(suspects) :]
+        _PREBUILT.clear()
     else:
         FILE_TIMEOUT["seconds"] = file_timeout
         MAX_FILE_BYTES["bytes"] = max_file_bytes

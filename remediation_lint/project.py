@@ -513,6 +513,18 @@ class ProjectIndex:
         self._refs[p] = ref
         return ref
 
+    def adopt(self, path: Path, summary: ModuleSummary) -> None:
+        """Take a summary built elsewhere (another process) for one of this project's files."""
+        p = path.resolve()
+        if p in self._refs:
+            return
+        for info in summary.functions.values():
+            info.module = summary
+        for cls in summary.classes.values():
+            for info in cls.methods.values():
+                info.module = summary
+        self._refs[p] = ModuleRef(self, p, summary)
+
     def resolve_module(self, name: str, from_path: Path | None = None, level: int = 0) -> ModuleRef | None:
         if level:
             if from_path is None:
