@@ -122,19 +122,22 @@ def command_tokens(
     ctx: "FileContext",
     expr: cst.BaseExpression,
     lists: dict[str, cst.BaseExpression] | None = None,
+    _seen: frozenset[str] = frozenset(),
 ) -> list[str | None] | None:
     """The words of a command given as a list/tuple literal, a string, or ``shlex.split("...")``.
 
     ``lists`` maps local names to the expression last assigned to them, so ``cmd = [...]; run(cmd)`` works.
-    Starred elements and unknown expressions give None (the whole command) or None words.
+    Starred elements and unknown expressions give None (the whole command) or None words. A name is
+    looked up once per chain: in ``args = (exe, *args)`` the inner ``args`` is an earlier value (unknown).
     """
-    if isinstance(expr, cst.Name) and lists is not None and expr.value in lists:
+    if isinstance(expr, cst.Name) and lists is not None and expr.value in lists and expr.value not in _seen:
+        _seen = _seen | {expr.value}
         expr = lists[expr.value]
     if isinstance(expr, (cst.List, cst.Tuple)):
         words: list[str | None] = []
         for element in expr.elements:
             if isinstance(element, cst.StarredElement):
-                inner = command_tokens(ctx, element.value, lists)
+                inner = command_tokens(ctx, element.value, lists, _seen)
                 if inner is None:
                     words.append(UNKNOWN_WORDS)
                 else:
@@ -437,14 +440,16 @@ def ast_split_command_string(ctx, expr: _ast.AST) -> list[str | None] | None:
     return split_words(text)
 
 
-def ast_command_tokens(ctx, expr: _ast.AST, lists: dict[str, _ast.AST] | None = None) -> list[str | None] | None:
-    if isinstance(expr, _ast.Name) and lists is not None and expr.id in lists:
+def ast_command_tokens(ctx, expr: _ast.AST, lists: dict[str, _ast.AST] | None = None,
+                       _seen: frozenset[str] = frozenset()) -> list[str | None] | None:
+    if isinstance(expr, _ast.Name) and lists is not None and expr.id in lists and expr.id not in _seen:
+        _seen = _seen | {expr.id}
         expr = lists[expr.id]
     if isinstance(expr, (_ast.List, _ast.Tuple)):
         words: list[str | None] = []
         for element in expr.elts:
             if isinstance(element, _ast.Starred):
-                inner = ast_command_tokens(ctx, element.value, lists)
+                inner = ast_command_tokens(ctx, element.value, lists, _seen)
                 if inner is None:
                     words.append(UNKNOWN_WORDS)
                 else:
