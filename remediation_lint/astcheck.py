@@ -302,21 +302,24 @@ def _methods(checker_cls: type) -> tuple[list[tuple[str, str]], list[tuple[str, 
     return cached
 
 
-def _children(node: ast.AST) -> list[ast.AST]:
-    out: list[ast.AST] = []
-    fields = node._fields
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.decorator_list:
-        out.extend(node.decorator_list)
-        fields = tuple(f for f in fields if f != "decorator_list")
-    for name in fields:
-        value = getattr(node, name, None)
-        if isinstance(value, list):
-            for item in value:
-                if isinstance(item, ast.AST):
-                    out.append(item)
-        elif isinstance(value, ast.AST):
-            out.append(value)
-    return out
+#: fields that never hold child nodes worth visiting: names and values, and the expression context
+#: (``Load``/``Store``/``Del`` singletons, which LibCST has no node for)
+_SKIPPED_FIELDS = frozenset({"ctx", "id", "attr", "arg", "name", "asname", "module", "level", "kind",
+                             "type_comment", "is_async", "conversion", "n", "s"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = tuple(f for f in kind._fields if f not in _SKIPPED_FIELDS)  # type: ignore[attr-defined]
+        if kind in _DEFS:  # decorators first, as LibCST visits them
+            fields = ("decorator_list", *(f for f in fields if f != "decorator_list"))
+        if kind is ast.Constant:
+            fields = ()
+        _CHILD_FIELDS[kind] = fields
+    return fields
 
 
 def run_checkers(
@@ -324,67 +327,91 @@ def run_checkers(
     checkers: Sequence[AstChecker],
 ) -> list[tuple[str, BaseException]]:
     """One traversal for all checkers. A checker that raises is disabled and its failure returned."""
-    visits: dict[str, list[Callable[[ast.AST], Any]]] = {}
-    leaves: dict[str, list[Callable[[ast.AST], Any]]] = {}
+    visits: dict[type, list[Callable[[ast.AST], Any]]] = {}
+    leaves: dict[type, list[Callable[[ast.AST], Any]]] = {}
+    wanted: dict[str, list[tuple[Callable[[ast.AST], Any], bool]]] = {}
     for checker in checkers:
         v, lv = _methods(type(checker))
         for node_type, name in v:
-            visits.setdefault(node_type, []).append(getattr(checker, name))
+            wanted.setdefault(node_type, []).append((getattr(checker, name), False))
         for node_type, name in lv:
-            leaves.setdefault(node_type, []).append(getattr(checker, name))
+            wanted.setdefault(node_type, []).append((getattr(checker, name), True))
+    for node_type, methods in wanted.items():
+        kind = getattr(ast, node_type, None)
+        if isinstance(kind, type):
+            visits[kind] = [m for m, leave in methods if not leave]
+            leaves[kind] = [m for m, leave in methods if leave]
     failures: list[tuple[str, BaseException]] = []
-    failed: set[int] = set()
+
+    dead: set[str] = set()
 
     def call(methods: list[Callable[[ast.AST], Any]], node: ast.AST) -> None:
         for method in methods:
             owner = method.__self__  # type: ignore[attr-defined]
-            if id(owner) in failed:
+            if dead and owner.code in dead:
                 continue
             try:
                 method(node)
             except RecursionError:
                 raise
             except Exception as exc:  # a checker bug must not stop the others
-                failed.add(id(owner))
                 failures.append((owner.code, exc))
+                dead.add(owner.code)
+                for table in (visits, leaves):  # disable the checker for the rest of the file
+                    for key, listed in table.items():
+                        table[key] = [m for m in listed if m.__self__ is not owner]  # type: ignore[attr-defined]
 
     stack = ctx.stack
     scopes = ctx.scopes
     by_type = ctx.by_type
     imports = ctx.imports
-    # iterative pre-order walk with explicit leave markers (deep trees must not hit the recursion limit)
-    work: list[tuple[ast.AST, bool]] = [(ctx.tree, False)]
+    scope_kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+    import_kinds = (ast.Import, ast.ImportFrom)
+    AST = ast.AST
+    LEAVE = None
+    # iterative pre-order walk; a None marker after a node's children means "leave it"
+    work: list[ast.AST | None] = [ctx.tree]
     while work:
-        node, leaving = work.pop()
-        name = type(node).__name__
-        if leaving:
-            methods = leaves.get(name)
+        node = work.pop()
+        if node is LEAVE:
+            node = stack.pop()
+            kind = type(node)
+            methods = leaves.get(kind)
             if methods:
                 call(methods, node)
             if scopes and scopes[-1] is node:
                 scopes.pop()
-            stack.pop()
             continue
-        stack.append(node)
         kind = type(node)
+        stack.append(node)
         bucket = by_type.get(kind)
         if bucket is None:
             by_type[kind] = [node]
         else:
             bucket.append(node)
-        if kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef):
+        if kind in scope_kinds:
             scopes.append(node)
-        elif kind in (ast.Import, ast.ImportFrom) and len(stack) > 2:
+        elif kind in import_kinds and len(stack) > 2:
             imports.add(node)  # type: ignore[arg-type]
-        methods = visits.get(name)
+        methods = visits.get(kind)
         if methods:
             call(methods, node)
-        work.append((node, True))
-        children = _children(node)
-        for child in reversed(children):
-            work.append((child, False))
+        work.append(LEAVE)
+        fields = _CHILD_FIELDS.get(kind) or _child_fields(kind)
+        children: list[ast.AST] = []
+        for name in fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, AST):
+                        children.append(item)
+            elif isinstance(value, AST):
+                children.append(value)
+        if children:
+            children.reverse()
+            work.extend(children)
     for checker in checkers:
-        if id(checker) in failed:
+        if checker.code in dead:
             continue
         try:
             checker.finish()

@@ -88,3 +88,28 @@ def test_fast_path_agrees_on_real_code(tmp_path):
         if _key(a.findings) != _key(b.findings):
             diffs.append((path.name, sorted(set(_key(a.findings)) ^ set(_key(b.findings)))))
     assert not diffs, diffs
+
+
+def test_a_crashing_checker_hands_its_rule_to_libcst():
+    from remediation_lint.astcheck import AstChecker
+    from remediation_lint.registry import get_rule
+
+    base = get_rule("RMD401")
+
+    class Boom(AstChecker):
+        def visit_ExceptHandler(self, node):
+            raise ValueError("checker bug")
+
+    broken = type("BrokenRMD401", (base,), {"ast_checker": Boom})
+    source = "try:\n    run()\nexcept:\n    pass\n"
+    linter = Linter(Config(select=["RMD401"]))
+    linter.rules = [broken]
+    result = linter.check(source, "example.py")
+    assert [(f.code, f.line) for f in result.findings] == [("RMD401", 3)]
+    assert not result.notes
+
+    class Silent(AstChecker):  # the same rule with a checker that finds nothing: the fast path decides
+        pass
+
+    linter.rules = [type("SilentRMD401", (base,), {"ast_checker": Silent})]
+    assert linter.check(source, "example.py").findings == []
