@@ -18,6 +18,8 @@ URL_NAME_HINTS = ("url", "uri", "endpoint", "netloc", "host_port", "hostport")
 class _Fast(AstChecker):
     """The ``ast`` twin of the rule below (check mode)."""
 
+    _lines: list[bytes] | None = None
+
     def visit_Call(self, node: ast.Call) -> None:
         func = node.func
         if not isinstance(func, ast.Attribute) or func.attr not in SPLITTERS or not (node.args or node.keywords):
@@ -76,16 +78,11 @@ class _Fast(AstChecker):
         """Whether a string constant is one literal (a LibCST SimpleString), not an implicit concatenation."""
         if node.lineno != node.end_lineno:
             return _is_single_literal(_segment(self.context.source, node))
-        line = _source_line(self.context, node.lineno)
+        lines = self._lines
+        if lines is None:
+            lines = self._lines = self.context.source.splitlines(keepends=True)
+        line = lines[node.lineno - 1] if 0 < node.lineno <= len(lines) else b""
         return _is_single_literal(line[node.col_offset: node.end_col_offset])
-
-
-def _source_line(ctx, lineno: int) -> bytes:
-    lines = getattr(ctx, "_rmd711_lines", None)
-    if lines is None:
-        lines = ctx.source.splitlines(keepends=True)
-        ctx._rmd711_lines = lines
-    return lines[lineno - 1] if 0 < lineno <= len(lines) else b""
 
 
 def _segment(source: bytes, node: ast.AST) -> bytes:

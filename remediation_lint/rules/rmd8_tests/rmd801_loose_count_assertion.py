@@ -70,7 +70,7 @@ class _Fast(AstChecker):
                 self.defer()
                 return
         else:
-            before = self._text(1, 0, node.lineno, node.col_offset)[-200:].rstrip()
+            before = self._text(max(1, node.lineno - 5), 0, node.lineno, node.col_offset).rstrip()
             if before.endswith(b"("):
                 self.defer()
                 return
