@@ -202,6 +202,22 @@ def screen(rule_classes: Iterable[type[Rule]], data: bytes) -> list[type[Rule]]:
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
+_WORD = re.compile(r"[^\W\d]\w*")
+
+
+def _changed_by_nfkc(raw: bytes, encoding: str) -> bool:
+    """Whether the source holds a word that NFKC normalisation changes (a name CPython would rewrite)."""
+    import unicodedata
+
+    try:
+        text = raw.decode(encoding, "replace")
+    except LookupError:
+        return True
+    return any(
+        not word.isascii() and unicodedata.normalize("NFKC", word) != word for word in _WORD.findall(text)
+    )
+
+
 def _decode_lines(data: bytes, encoding: str) -> list[str]:
     try:
         text = data.decode(encoding)
@@ -431,6 +447,10 @@ class Linter:
         left for LibCST (no checker, or the checker deferred) and the fast findings."""
         checked = [r for r in rule_classes if r.ast_checker is not None]
         if not checked:
+            return rule_classes, []
+        if not raw.isascii() and _changed_by_nfkc(raw, encoding):
+            # CPython normalises identifiers (NFKC) and LibCST keeps them as written: names in messages
+            # and matches could differ, so LibCST decides this (rare) file
             return rule_classes, []
         if project is not None:
             project.recording = set()

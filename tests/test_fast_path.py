@@ -113,3 +113,11 @@ def test_a_crashing_checker_hands_its_rule_to_libcst():
 
     linter.rules = [type("SilentRMD401", (base,), {"ast_checker": Silent})]
     assert linter.check(source, "example.py").findings == []
+
+
+def test_names_that_cpython_normalises_are_left_to_libcst():
+    # CPython reads the ligature in "ﬁle" as "file"; LibCST keeps it: the message must quote the source
+    source = "import pickle\n\ndef load(ﬁle):\n    return pickle.loads(ﬁle.read())\n"
+    config = Config(select=["RMD101"], preview=True)
+    fast, slow = _both(config, source, "example.py")
+    assert _key(fast.findings) == _key(slow.findings)
