@@ -135,6 +135,8 @@ class ModuleSummary:
     #: (qualname, lineno, statement count, normalised body) of top-level functions and methods, when the
     #: index was asked for them (RMD706), computed while the tree was at hand
     body_keys: list[tuple[str, int, int, str]] | None = field(default=None, repr=False)
+    #: other ``SUMMARY_EXTRAS`` results, by name
+    extra: dict = field(default_factory=dict, repr=False)
 
     @property
     def tree(self) -> ast.Module | None:

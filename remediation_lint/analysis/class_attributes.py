@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from remediation_lint.analysis.sync_callees import module_ref
-from remediation_lint.project import ClassInfo, ModuleRef, ModuleSummary, ProjectIndex, summarize_source
+from remediation_lint.project import SUMMARY_EXTRAS, ClassInfo, ModuleRef, ModuleSummary, ProjectIndex, summarize_source
 from remediation_lint.analysis.names import ast_dotted as _dotted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,10 +123,44 @@ def _body_names(body: list[ast.stmt], out: set[str]) -> None:
                 _body_names(handler.body, out)
 
 
+def _summary_extras(summary: ModuleSummary, tree: ast.Module) -> None:
+    """Facts of every top-level class and the module's attribute stores, computed while the summariser
+    has the tree (``project.SUMMARY_EXTRAS``), so that no tree is parsed again to answer them."""
+    by_class: dict[tuple[str, int], ClassFacts] = {}
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, ast.ClassDef):
+            cls = summary.classes.get(stmt.name)
+            if cls is not None and cls.lineno == stmt.lineno:
+                facts = ClassFacts()
+                _compute(cls, stmt, facts)
+                by_class[(stmt.name, stmt.lineno)] = facts
+        elif isinstance(stmt, ast.If):
+            stack.extend(stmt.body)
+            stack.extend(stmt.orelse)
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            for block in (stmt.body, stmt.orelse, stmt.finalbody):  # type: ignore[attr-defined]
+                stack.extend(block)
+            for handler in stmt.handlers:  # type: ignore[attr-defined]
+                stack.extend(handler.body)
+    summary.extra["class_facts"] = by_class
+    summary.extra["module_stores"] = _stores_in(tree)
+
+
+SUMMARY_EXTRAS["class_facts"] = _summary_extras
+
+
 def class_facts(cls: ClassInfo) -> ClassFacts:
     cached = _FACTS.get(id(cls))
     if cached is not None and cached[0] is cls:
         return cached[1]
+    precomputed = cls.module.extra.get("class_facts") if cls.module is not None else None
+    if precomputed is not None:
+        found = precomputed.get((cls.name, cls.lineno))
+        if found is not None:
+            _FACTS[id(cls)] = (cls, found)
+            return found
     facts = ClassFacts()
     node = _class_node(cls)
     if node is None:
@@ -179,23 +213,29 @@ def _compute(cls: ClassInfo, node: ast.ClassDef, facts: ClassFacts) -> None:
                 facts.opaque = True
 
 
+def _stores_in(tree: ast.Module) -> frozenset[str]:
+    names: set[str] = set()
+    for sub in ast.walk(tree):
+        if isinstance(sub, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
+            for target in targets:
+                for t in ast.walk(target):
+                    if isinstance(t, ast.Attribute):
+                        names.add(t.attr)
+        elif isinstance(sub, ast.Call) and _dotted(sub.func) == "setattr":
+            names.add("*")
+    return frozenset(names)
+
+
 def module_stores(summary: ModuleSummary) -> frozenset[str]:
     """Attribute names stored through any object anywhere in the module (``agent.endpoint = ...``)."""
     cached = _MODULE_STORES.get(id(summary))
     if cached is not None and cached[0] is summary:
         return cached[1]
-    names: set[str] = set()
-    if summary.tree is not None:
-        for sub in ast.walk(summary.tree):
-            if isinstance(sub, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-                targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
-                for target in targets:
-                    for t in ast.walk(target):
-                        if isinstance(t, ast.Attribute):
-                            names.add(t.attr)
-            elif isinstance(sub, ast.Call) and _dotted(sub.func) == "setattr":
-                names.add("*")
-    result = frozenset(names)
+    result = summary.extra.get("module_stores")
+    if result is None:
+        tree = summary.tree
+        result = _stores_in(tree) if tree is not None else frozenset()
     _MODULE_STORES[id(summary)] = (summary, result)
     return result
 

@@ -168,6 +168,7 @@ class AttributeNeverAssigned(Rule):
     )
     triggers = (b"self.",)
     needs_project = True
+    summary_extras = ("class_facts",)
 
     VALID = [
         Valid(
