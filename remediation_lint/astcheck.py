@@ -322,6 +322,31 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return fields
 
 
+def walk(node: ast.AST) -> list[ast.AST]:
+    """Every node under ``node`` (itself first), breadth first like ``ast.walk`` but about twice as fast
+    and without the ``Load``/``Store``/``Del`` context singletons. Returns a list."""
+    out = [node]
+    AST = ast.AST
+    fields_of = _CHILD_FIELDS
+    i = 0
+    while i < len(out):
+        current = out[i]
+        i += 1
+        kind = type(current)
+        fields = fields_of.get(kind)
+        if fields is None:
+            fields = _child_fields(kind)
+        for name in fields:
+            value = getattr(current, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, AST):
+                        out.append(item)
+            elif isinstance(value, AST):
+                out.append(value)
+    return out
+
+
 def run_checkers(
     ctx: AstContext,
     checkers: Sequence[AstChecker],
@@ -397,7 +422,9 @@ def run_checkers(
         if methods:
             call(methods, node)
         work.append(LEAVE)
-        fields = _CHILD_FIELDS.get(kind) or _child_fields(kind)
+        fields = _CHILD_FIELDS.get(kind)
+        if fields is None:
+            fields = _child_fields(kind)
         children: list[ast.AST] = []
         for name in fields:
             value = getattr(node, name, None)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 import libcst as cst
 
+from remediation_lint.astcheck import walk as _walk
 from remediation_lint.analysis.names import ast_dotted as _ast_dotted, dotted_name
 from remediation_lint.guard import MAX_FILE_BYTES
 
@@ -281,7 +282,7 @@ def _returns_async_call(node: ast.FunctionDef | ast.AsyncFunctionDef, module: Mo
     ``to_thread`` or ``return self._start_async()`` where the callee is an ``async def`` of the same
     class or module (checked later lazily is overkill; we accept any name ending in ``_async``).
     """
-    for sub in ast.walk(node):
+    for sub in _walk(node):
         if isinstance(sub, ast.Return) and isinstance(sub.value, ast.Call):
             callee = _ast_dotted(sub.value.func) or ""
             last = callee.rsplit(".", 1)[-1]
@@ -318,7 +319,7 @@ def _class_info(node: ast.ClassDef, module: ModuleSummary) -> ClassInfo:
                             info.has_slots = True
         elif isinstance(stmt, ast.ClassDef):
             info.attributes.add(stmt.name)
-    for sub in ast.walk(node):
+    for sub in _walk(node):
         if isinstance(sub, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
             for target in targets:
@@ -368,7 +369,7 @@ def summarize_source(path: str, source: bytes | str, extras: Iterable[str] = ())
         summary.parsed = False
         return summary
     imports: list[ast.Import | ast.ImportFrom] = []
-    for node in ast.walk(tree):  # one walk for what needs the whole tree
+    for node in _walk(tree):  # one walk for what needs the whole tree
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imports.append(node)
         elif isinstance(node, ast.AsyncFunctionDef):

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from remediation_lint.astcheck import walk as _walk
 from remediation_lint.analysis.sync_callees import module_ref
 from remediation_lint.project import SUMMARY_EXTRAS, ClassInfo, ModuleRef, ModuleSummary, ProjectIndex, summarize_source
 from remediation_lint.analysis.names import ast_dotted as _dotted
@@ -190,7 +191,7 @@ def _compute(cls: ClassInfo, node: ast.ClassDef, facts: ClassFacts) -> None:
             continue
         facts.bases.append(name)
     _body_names(node.body, facts.names)
-    for sub in ast.walk(node):
+    for sub in _walk(node):
         if isinstance(sub, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Delete)):
             targets = sub.targets if isinstance(sub, (ast.Assign, ast.Delete)) else [sub.target]
             for target in targets:
@@ -215,7 +216,7 @@ def _compute(cls: ClassInfo, node: ast.ClassDef, facts: ClassFacts) -> None:
 
 def _stores_in(tree: ast.Module) -> frozenset[str]:
     names: set[str] = set()
-    for sub in ast.walk(tree):
+    for sub in _walk(tree):
         if isinstance(sub, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
             for target in targets:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from remediation_lint.astcheck import walk as _walk
 from remediation_lint.analysis.import_graph import module_label
 from remediation_lint.project import SUMMARY_EXTRAS
 
@@ -51,7 +52,7 @@ def _local_names(func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
         if a is not None:
             names.add(a.arg)
-    for node in ast.walk(func):
+    for node in _walk(func):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
         elif isinstance(node, ast.ExceptHandler) and node.name:
