@@ -174,18 +174,31 @@ def ast_is_single_string(node: "_ast.expr", source: bytes, line_starts: "list[in
     implicit concatenation or an f-string."""
     if not isinstance(node, _ast.Constant) or not isinstance(node.value, (str, bytes)):
         return False
+    return count_literals(source_segment(node, source, line_starts)) == 1
+
+
+def count_literals(text: str) -> int | None:
+    """How many string literals (f-strings included) ``text``, the source of a string node, is made of
+    (more than one: an implicit concatenation); None when it does not tokenize."""
     import io
     import tokenize
 
-    text = source_segment(node, source, line_starts)
     try:
-        tokens = [
-            t for t in tokenize.generate_tokens(io.StringIO(text).readline)
-            if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)
-        ]
-    except (tokenize.TokenError, SyntaxError, IndentationError):
-        return False
-    return len(tokens) == 1 and tokens[0].type == tokenize.STRING
+        tokens = list(tokenize.generate_tokens(io.StringIO("(" + text + ")").readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    start = getattr(tokenize, "FSTRING_START", None)  # 3.12+ tokenizes inside f-strings
+    end = getattr(tokenize, "FSTRING_END", None)
+    depth = literals = 0
+    for token in tokens:
+        if token.type == start:
+            literals += depth == 0
+            depth += 1
+        elif token.type == end:
+            depth -= 1
+        elif token.type == tokenize.STRING and depth == 0:
+            literals += 1
+    return literals
 
 
 def ast_is_silent_statement(stmt: "_ast.stmt", source: bytes, line_starts: "list[int]") -> bool:

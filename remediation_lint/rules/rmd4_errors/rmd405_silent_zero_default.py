@@ -6,7 +6,7 @@ import ast
 
 import libcst as cst
 
-from remediation_lint.analysis.handlers import ast_is_single_string, ast_node_code, line_starts, source_segment, utf8_source
+from remediation_lint.analysis.handlers import ast_is_single_string, ast_node_code, count_literals, line_starts, source_segment, utf8_source
 from remediation_lint.analysis.names import ast_dotted, dotted_name
 from remediation_lint.astcheck import AstChecker
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
@@ -61,7 +61,7 @@ class _Fast(AstChecker):
         if isinstance(expr, ast.Constant):
             return isinstance(expr.value, (str, bytes))
         if isinstance(expr, ast.JoinedStr):
-            return not _single_token(source_segment(expr, *self._src()))
+            return count_literals(source_segment(expr, *self._src())) != 1
         return False
 
     def _is_zero(self, expr: ast.expr) -> bool:
@@ -97,17 +97,6 @@ class _Fast(AstChecker):
                     if isinstance(op, (ast.In, ast.NotIn)) and ast_dotted(comparator) == table:
                         return True
         return False
-
-
-def _single_token(text: str) -> bool:
-    import io
-    import tokenize
-
-    try:
-        tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline) if t.type == tokenize.STRING]
-    except (tokenize.TokenError, SyntaxError):
-        return False
-    return len(tokens) == 1
 
 
 def _ast_args(call: ast.Call) -> list[ast.expr]:
