@@ -700,7 +700,7 @@ def _summarize_chunk(job: tuple[list[str], list[str], int]) -> list[tuple[str, A
 
 def _prebuild_projects(
     items: Sequence[tuple[str, str, bool, bool, int]], configs: list[Config], jobs: int, mp_context: Any,
-    cache_dir: str | None, want_edits: bool, max_file_bytes: int,
+    cache_dir: str | None, want_edits: bool, max_file_bytes: int, projects: ProjectSet | None = None,
 ) -> ProjectSet | None:
     """Summarise every module of the projects the files belong to, spread over ``jobs`` processes, once.
 
@@ -717,7 +717,7 @@ def _prebuild_projects(
             directory = _cache_for(cfg, want_edits, cache_dir).dir
             if directory.is_dir() and any(directory.iterdir()):
                 return None
-    projects = ProjectSet()
+    projects = projects if projects is not None else ProjectSet()
     for rule in rules:
         projects.extras.update(rule.summary_extras)
     indexes: dict[int, ProjectIndex] = {}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from remediation_lint import __version__
+from remediation_lint.project import ProjectSet
 
 _STATE: dict[str, Any] = {"preview": False, "project_root": None, "linters": {}, "projects": None}
 
@@ -51,6 +52,10 @@ class RemediationLintPlugin:
         _STATE["project_root"] = getattr(options, "rmd_project_root", None)
         _STATE["linters"] = {}
         _STATE["projects"] = None
+        try:
+            _prebuild(options)
+        except Exception:  # only an optimisation: the workers summarise for themselves
+            _STATE["projects"] = None
 
     def run(self) -> Iterator[tuple[int, int, str, type]]:
         source = "".join(self.lines)
@@ -70,7 +75,6 @@ class RemediationLintPlugin:
 def _linter_for(filename: str) -> Any:
     from remediation_lint.config import Config, ConfigError, find_config, load_config
     from remediation_lint.engine import Linter
-    from remediation_lint.project import ProjectSet
 
     path = Path(filename) if filename not in ("stdin", "-") else Path.cwd() / "stdin.py"
     config_dir = path.resolve().parent if path.exists() else Path.cwd()
@@ -91,3 +95,35 @@ def _linter_for(filename: str) -> Any:
             projects = _STATE["projects"] = ProjectSet(Path(root_opt) if root_opt else None)
         linter = _STATE["linters"][key] = Linter(config, projects)
     return linter
+
+
+def _prebuild(options: Any) -> None:
+    """Summarise the checked projects once, spread over flake8's job count, before flake8 forks its
+    workers (they inherit the summaries). Without it every worker summarises the whole project for itself
+    the first time a project-wide rule asks."""
+    import multiprocessing
+    import os
+
+    from remediation_lint.config import Config
+    from remediation_lint.engine import MAX_FILE_BYTES, _prebuild_projects, discover
+
+    jobs_opt = getattr(options, "jobs", None)
+    if jobs_opt is None or getattr(jobs_opt, "is_auto", False):
+        jobs = os.cpu_count() or 1
+    else:
+        jobs = int(getattr(jobs_opt, "n_jobs", jobs_opt) or 1)
+    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return
+    config = Config(select=["RMD"], preview=_STATE["preview"])
+    if not any(rule.needs_project for rule in config.enabled_rules()):
+        return
+    paths = list(getattr(options, "filenames", None) or ["."])
+    files = [d.path for d in discover([p for p in paths if p not in ("-", "stdin")], config)]
+    if len(files) < 2:
+        return
+    items = [(path, path, False, False, 0) for path in files]
+    root_opt = _STATE["project_root"]
+    _STATE["projects"] = _prebuild_projects(
+        items, [config], jobs, multiprocessing.get_context("fork"), None, False, MAX_FILE_BYTES["bytes"],
+        projects=ProjectSet(Path(root_opt)) if root_opt else None,
+    )
