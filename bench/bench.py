@@ -156,6 +156,9 @@ def main() -> int:
         ]
     env = {**os.environ, "SEMGREP_ENABLE_VERSION_CHECK": "0"}
     env.pop("CI", None)
+    # Python's default: compiled modules are cached (a sandbox may turn that off; every tool would then
+    # compile its whole code base on every run, which no user pays)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
 
     subprocess.run(tools["remediation-lint warm"], cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     samples: dict[str, list[float]] = {name: [] for name in tools}

@@ -97,3 +97,44 @@ class Cache:
             os.replace(tmp, target)
         except OSError:
             pass  # a cache that cannot be written is only slower
+
+
+class SummaryCache:
+    """Project-pass summaries of modules, keyed by the module's path and bytes, the rule pack's code and
+    the summary extras asked for: a module that did not change is not parsed again to summarise it.
+
+    Entries are JSON (never pickle: a cache directory inside a checked-out repository is not trusted
+    input), written atomically beside the result cache (``<cache dir>/v<version>/summaries``). The CLI
+    and the flake8 plugin share them, so neither repeats the other's project pass.
+    """
+
+    def __init__(self, directory: Path | str, salt: str) -> None:
+        self._results = Cache(Path(directory), salt)
+        self.dir = self._results.dir / "summaries"
+        self.salt = salt
+
+    def key(self, path: str, source: bytes, extras: Iterable[str]) -> str:
+        return _digest(__version__, self.salt, os.path.abspath(path), ",".join(sorted(extras)), source)
+
+    def get(self, key: str) -> Any:
+        from remediation_lint.project import decode_summary
+
+        try:
+            data = json.loads((self.dir / key[:2] / f"{key}.json").read_text(encoding="utf-8"))
+            return decode_summary(data)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def put(self, key: str, summary: Any) -> None:
+        from remediation_lint.project import encode_summary
+
+        try:
+            self._results._prepare()
+            target = self.dir / key[:2] / f"{key}.json"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=str(target.parent), suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(encode_summary(summary), handle, separators=(",", ":"))
+            os.replace(tmp, target)
+        except (OSError, TypeError, ValueError):
+            pass  # a cache that cannot be written is only slower

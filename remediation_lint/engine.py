@@ -683,24 +683,26 @@ _WORKER: dict[str, Any] = {}
 _PREBUILT: dict[str, Any] = {}
 
 
-def _summarize_chunk(job: tuple[list[str], list[str], int]) -> list[tuple[str, Any]]:
-    from remediation_lint.project import summarize_source
+def _summarize_chunk(job: tuple[list[str], list[str], int, str | None]) -> list[tuple[str, Any]]:
+    from remediation_lint.project import summarize_cached
 
-    paths, extras, max_file_bytes = job
+    paths, extras, max_file_bytes, cache_dir = job
     MAX_FILE_BYTES["bytes"] = max_file_bytes
+    cache = _summary_cache(cache_dir)
     out = []
     for path in paths:
         try:
             source = Path(path).read_bytes()
         except OSError:
             continue
-        out.append((path, summarize_source(path, source, extras)))
+        out.append((path, summarize_cached(path, source, extras, cache)))
     return out
 
 
 def _prebuild_projects(
     items: Sequence[tuple[str, str, bool, bool, int]], configs: list[Config], jobs: int, mp_context: Any,
     cache_dir: str | None, want_edits: bool, max_file_bytes: int, projects: ProjectSet | None = None,
+    summary_cache_dir: str | None = None,
 ) -> ProjectSet | None:
     """Summarise every module of the projects the files belong to, spread over ``jobs`` processes, once.
 
@@ -732,7 +734,13 @@ def _prebuild_projects(
     if len(paths) < PARALLEL_THRESHOLD:
         return None
     size = max(1, len(paths) // (jobs * 4))
-    chunks = [(paths[i : i + size], sorted(projects.extras), max_file_bytes) for i in range(0, len(paths), size)]
+    summary_dir = cache_dir if cache_dir is not None else summary_cache_dir
+    projects.summary_cache = _summary_cache(summary_dir)
+    chunks = [(paths[i : i + size], sorted(projects.extras), max_file_bytes, summary_dir) for i in range(0, len(paths), size)]
+    if projects.summary_cache is not None and all(
+        projects.summary_cache.get(projects.summary_cache.key(p, _read(p), projects.extras)) is not None for p in paths[:: max(1, len(paths) // 8)][:8]
+    ):
+        return projects  # summaries are in the cache: each worker loads what it needs (no parse)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp_context) as pool:
         for done in pool.map(_summarize_chunk, chunks):
             for path, summary in done:
@@ -740,8 +748,26 @@ def _prebuild_projects(
     return projects
 
 
-def _make_linters(configs: list[Config], want_edits: bool) -> list[Linter]:
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        return b""
+
+
+def _summary_cache(cache_dir: str | None) -> Any:
+    if not cache_dir:
+        return None
+    from remediation_lint.cache import SummaryCache, _digest
+
+    return SummaryCache(cache_dir, _digest(_pack_signature()))
+
+
+def _make_linters(configs: list[Config], want_edits: bool, cache_dir: str | None = None) -> list[Linter]:
     shared = _PREBUILT.get("projects")
+    if shared is None:
+        shared = ProjectSet()
+        shared.summary_cache = _summary_cache(cache_dir)
     linters = [Linter(c, shared) for c in configs]
     for linter in linters:
         linter.want_edits = want_edits
@@ -754,7 +780,7 @@ def _worker_init(
 ) -> None:
     FILE_TIMEOUT["seconds"] = file_timeout
     MAX_FILE_BYTES["bytes"] = max_file_bytes
-    _WORKER["linters"] = _make_linters(configs, want_edits)
+    _WORKER["linters"] = _make_linters(configs, want_edits, cache_dir)
     _WORKER["caches"] = [_cache_for(c, want_edits, cache_dir) for c in configs] if cache_dir else None
 
 
@@ -963,7 +989,7 @@ def run(
     else:
         FILE_TIMEOUT["seconds"] = file_timeout
         MAX_FILE_BYTES["bytes"] = max_file_bytes
-        linters = _make_linters(configs, want_edits)
+        linters = _make_linters(configs, want_edits, cache_dir)
         caches = [_cache_for(c, want_edits, cache_dir) for c in configs] if cache_dir else None
         for shown, real, fx, unsafe, ci in items:
             result = check_path(

@@ -12,13 +12,14 @@ file; fixes are the CLI's job.
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 from typing import Any, Iterator
 
 from remediation_lint import __version__
 from remediation_lint.project import ProjectSet
 
-_STATE: dict[str, Any] = {"preview": False, "project_root": None, "linters": {}, "projects": None}
+_STATE: dict[str, Any] = {"preview": False, "project_root": None, "linters": {}, "projects": None, "cache_dir": None}
 
 
 class RemediationLintPlugin:
@@ -46,10 +47,25 @@ class RemediationLintPlugin:
             help="remediation-lint: the project root for cross-module rules (default: found from each file)",
         )
 
+        manager.add_option(
+            "--rmd-cache-dir",
+            parse_from_config=True,
+            default=os.environ.get("REMEDIATION_LINT_CACHE_DIR", ".remediation_lint_cache"),
+            help="remediation-lint: where project summaries are kept between runs (shared with the CLI)",
+        )
+        manager.add_option(
+            "--rmd-no-cache",
+            action="store_true",
+            parse_from_config=True,
+            default=False,
+            help="remediation-lint: neither read nor write the summary cache",
+        )
+
     @classmethod
     def parse_options(cls, options: Any) -> None:
         _STATE["preview"] = bool(getattr(options, "rmd_preview", False))
         _STATE["project_root"] = getattr(options, "rmd_project_root", None)
+        _STATE["cache_dir"] = None if getattr(options, "rmd_no_cache", False) else getattr(options, "rmd_cache_dir", None)
         _STATE["linters"] = {}
         _STATE["projects"] = None
         try:
@@ -91,8 +107,11 @@ def _linter_for(filename: str) -> Any:
         )
         projects = _STATE.get("projects")
         if projects is None:
+            from remediation_lint.engine import _summary_cache
+
             root_opt = _STATE["project_root"]
             projects = _STATE["projects"] = ProjectSet(Path(root_opt) if root_opt else None)
+            projects.summary_cache = _summary_cache(_STATE.get("cache_dir"))
         linter = _STATE["linters"][key] = Linter(config, projects)
     return linter
 
@@ -102,7 +121,6 @@ def _prebuild(options: Any) -> None:
     workers (they inherit the summaries). Without it every worker summarises the whole project for itself
     the first time a project-wide rule asks."""
     import multiprocessing
-    import os
 
     from remediation_lint.config import Config
     from remediation_lint.engine import MAX_FILE_BYTES, _prebuild_projects, discover
@@ -125,5 +143,5 @@ def _prebuild(options: Any) -> None:
     root_opt = _STATE["project_root"]
     _STATE["projects"] = _prebuild_projects(
         items, [config], jobs, multiprocessing.get_context("fork"), None, False, MAX_FILE_BYTES["bytes"],
-        projects=ProjectSet(Path(root_opt)) if root_opt else None,
+        projects=ProjectSet(Path(root_opt)) if root_opt else None, summary_cache_dir=_STATE.get("cache_dir"),
     )

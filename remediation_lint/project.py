@@ -32,6 +32,7 @@ from remediation_lint.analysis.names import ast_dotted as _ast_dotted, dotted_na
 from remediation_lint.guard import MAX_FILE_BYTES
 
 if TYPE_CHECKING:  # pragma: no cover
+    from remediation_lint.cache import SummaryCache
     from remediation_lint.context import FileContext
 
 PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -357,6 +358,75 @@ def _class_info(node: ast.ClassDef, module: ModuleSummary) -> ClassInfo:
 SUMMARY_EXTRAS: dict[str, "Callable[[ModuleSummary, ast.Module], None]"] = {}
 
 
+#: dataclasses a cached summary may hold, by name (analyses register the types of their extras)
+CACHEABLE: dict[str, type] = {}
+#: fields not stored: back references restored on load, and the source (the caller has the bytes)
+_NOT_STORED = {"module", "source"}
+CACHEABLE.update({c.__name__: c for c in (FunctionInfo, ClassInfo, ImportEdge, ModuleSummary)})
+
+
+def encode_summary(value: object) -> object:
+    """A JSON-able form of a summary (dataclasses by registered name, sets, tuples, non-string keys)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [encode_summary(v) for v in value]
+    if isinstance(value, tuple):
+        return {"t": [encode_summary(v) for v in value]}
+    if isinstance(value, (set, frozenset)):  # in a stable order: equal summaries, equal entries
+        return {"f" if isinstance(value, frozenset) else "s": [encode_summary(v) for v in sorted(value, key=repr)]}
+    if isinstance(value, dict):
+        return {"d": [[encode_summary(k), encode_summary(v)] for k, v in value.items()]}
+    name = type(value).__name__
+    if CACHEABLE.get(name) is type(value):
+        fields = getattr(value, "__dataclass_fields__")
+        return {"c": name, "v": {f: encode_summary(getattr(value, f)) for f in fields if f not in _NOT_STORED}}
+    raise TypeError(f"cannot store {name} in a summary")
+
+
+def decode_summary(value: object) -> object:
+    """The inverse of ``encode_summary``; only registered dataclasses are built (KeyError otherwise)."""
+    if isinstance(value, list):
+        return [decode_summary(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "c" in value:
+        cls = CACHEABLE[value["c"]]
+        return cls(**{k: decode_summary(v) for k, v in value["v"].items()})
+    if "t" in value:
+        return tuple(decode_summary(v) for v in value["t"])
+    if "s" in value:
+        return {decode_summary(v) for v in value["s"]}
+    if "f" in value:
+        return frozenset(decode_summary(v) for v in value["f"])
+    return {decode_summary(k): decode_summary(v) for k, v in value["d"]}
+
+
+def _link(summary: ModuleSummary) -> None:
+    """Restore the back references of a summary's functions and classes."""
+    for info in summary.functions.values():
+        info.module = summary
+    for cls in summary.classes.values():
+        cls.module = summary
+        for info in cls.methods.values():
+            info.module = summary
+
+
+def summarize_cached(path: str, source: bytes, extras: Iterable[str], cache: "SummaryCache | None") -> ModuleSummary:
+    """``summarize_source`` through the summary cache (when there is one)."""
+    if cache is None or not isinstance(source, bytes):
+        return summarize_source(path, source, extras)
+    key = cache.key(path, source, extras)
+    found = cache.get(key)
+    if isinstance(found, ModuleSummary):
+        found.source = source
+        _link(found)
+        return found
+    summary = summarize_source(path, source, extras)
+    cache.put(key, summary)
+    return summary
+
+
 def summarize_source(path: str, source: bytes | str, extras: Iterable[str] = ()) -> ModuleSummary:
     summary = ModuleSummary(path, source=source)
     limit = MAX_FILE_BYTES["bytes"]
@@ -456,6 +526,8 @@ class ProjectIndex:
         self._graph: dict[Path, list[tuple[Path, ImportEdge]]] | None = None
         #: names of ``SUMMARY_EXTRAS`` to compute while summarising (what the enabled rules read)
         self.extras: set[str] = set()
+        #: where summaries of unchanged modules are kept between runs (None: nowhere)
+        self.summary_cache: "SummaryCache | None" = None
         #: while set, the files whose summaries were read (``"*"`` for the whole project); the cache
         #: keys project-wide results on them
         self.recording: set[str] | None = None
@@ -509,10 +581,9 @@ class ProjectIndex:
                 source = p.read_bytes()
             except OSError:
                 return None
-        summary = summarize_source(str(p), source, self.extras)
+        summary = summarize_cached(str(p), source, self.extras, self.summary_cache)
         ref = ModuleRef(self, p, summary)
-        for info in summary.functions.values():
-            info.module = summary
+        _link(summary)
         self._refs[p] = ref
         return ref
 
@@ -521,11 +592,7 @@ class ProjectIndex:
         p = path.resolve()
         if p in self._refs:
             return
-        for info in summary.functions.values():
-            info.module = summary
-        for cls in summary.classes.values():
-            for info in cls.methods.values():
-                info.module = summary
+        _link(summary)
         self._refs[p] = ModuleRef(self, p, summary)
 
     def resolve_module(self, name: str, from_path: Path | None = None, level: int = 0) -> ModuleRef | None:
@@ -760,6 +827,8 @@ class ProjectSet:
         self._dir_roots: dict[Path, Path] = {}
         #: passed on to every index: the ``SUMMARY_EXTRAS`` its summaries carry
         self.extras: set[str] = set()
+        #: passed on to every index: the summary cache
+        self.summary_cache: "SummaryCache | None" = None
 
     def root_for(self, path: str | Path) -> Path:
         if self.fixed_root is not None:
@@ -776,4 +845,5 @@ class ProjectSet:
         if index is None:
             index = self._indexes[root] = ProjectIndex([root])
             index.extras = self.extras
+            index.summary_cache = self.summary_cache
         return index

@@ -24,7 +24,8 @@ def lint(cwd: Path, *extra: str) -> list[tuple[str, int, str]]:
 
 
 def entries(cwd: Path) -> int:
-    return len(list((cwd / ".remediation_lint_cache").rglob("*.json")))
+    """Result entries (project summaries, kept beside them, are counted by their own tests)."""
+    return len([p for p in (cwd / ".remediation_lint_cache").rglob("*.json") if "summaries" not in p.parts])
 
 
 def test_warm_run_reuses_and_edit_invalidates(tmp_path):
@@ -87,3 +88,73 @@ def test_cache_dir_option_and_fix_bypass(tmp_path):
     assert (tmp_path / "custom").is_dir() and not (tmp_path / ".remediation_lint_cache").exists()
     lint(tmp_path, "--no-cache")
     assert not (tmp_path / ".remediation_lint_cache").exists()
+
+
+# -- the summary cache --------------------------------------------------------------------------------
+def _summaries(tmp_path: Path, extras=("body_keys", "class_facts")):
+    import remediation_lint.analysis.class_attributes  # noqa: F401  (registers its extra)
+    import remediation_lint.analysis.duplicates  # noqa: F401
+    from remediation_lint.cache import SummaryCache
+    from remediation_lint.project import ProjectSet
+
+    projects = ProjectSet()
+    projects.extras.update(extras)
+    projects.summary_cache = SummaryCache(tmp_path / ".remediation_lint_cache", "salt")
+    return projects
+
+
+def test_summaries_are_reused_from_the_cache_and_redone_when_the_module_changes(tmp_path, monkeypatch):
+    import remediation_lint.project as project
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "server.py").write_text(SERVER_ASYNC + "\n\nclass Base:\n    def __init__(self):\n        self.x = 1\n")
+    first = _summaries(tmp_path).index_for(tmp_path / "server.py").module_for_path(tmp_path / "server.py")
+    assert first is not None and first.summary.classes["Server"].methods["start"].is_async
+    stored = list((tmp_path / ".remediation_lint_cache").rglob("summaries/*/*.json"))
+    assert len(stored) == 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("summarised again although the module did not change")
+
+    monkeypatch.setattr(project, "summarize_source", refuse)
+    again = _summaries(tmp_path).index_for(tmp_path / "server.py").module_for_path(tmp_path / "server.py")
+    assert project.encode_summary(again.summary) == project.encode_summary(first.summary)
+    assert again.summary.classes["Server"].methods["start"].module is again.summary  # links restored
+    assert again.summary.tree is not None  # the tree can still be had (from the bytes at hand)
+    (tmp_path / "server.py").write_text(SERVER_SYNC)
+    with __import__("pytest").raises(AssertionError, match="summarised again"):
+        _summaries(tmp_path).index_for(tmp_path / "server.py").module_for_path(tmp_path / "server.py")
+
+
+def test_a_tampered_summary_entry_is_ignored_not_executed(tmp_path):
+    from remediation_lint.project import decode_summary
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "m.py").write_text("def f():\n    return 1\n")
+    _summaries(tmp_path).index_for(tmp_path / "m.py").module_for_path(tmp_path / "m.py")
+    (entry,) = list((tmp_path / ".remediation_lint_cache").rglob("summaries/*/*.json"))
+    entry.write_text(json.dumps({"c": "Popen", "v": {"args": ["touch", str(tmp_path / "pwned")]}}))
+    with __import__("pytest").raises(KeyError):
+        decode_summary(json.loads(entry.read_text()))
+    ref = _summaries(tmp_path).index_for(tmp_path / "m.py").module_for_path(tmp_path / "m.py")
+    assert ref is not None and "f" in ref.summary.functions  # summarised afresh
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_cli_and_flake8_plugin_share_summaries(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "a.py").write_text(PICKLE)
+    (tmp_path / "b.py").write_text("import a\n")
+    lint(tmp_path, "--preview")
+    stored = {p.name: p.stat().st_mtime_ns for p in (tmp_path / ".remediation_lint_cache").rglob("summaries/*/*.json")}
+    assert len(stored) == 2
+    proc = subprocess.run(
+        [sys.executable, "-m", "flake8", "--select", "RMD", "--rmd-preview", "a.py", "b.py"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert "RMD101" in proc.stdout, proc.stdout + proc.stderr
+    # the plugin read the CLI's summaries: nothing new, nothing rewritten
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / ".remediation_lint_cache").rglob("summaries/*/*.json")} == stored

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from remediation_lint.astcheck import walk as _walk
 from remediation_lint.analysis.sync_callees import module_ref
-from remediation_lint.project import SUMMARY_EXTRAS, ClassInfo, ModuleRef, ModuleSummary, ProjectIndex, summarize_source
+from remediation_lint.project import CACHEABLE, SUMMARY_EXTRAS, ClassInfo, ModuleRef, ModuleSummary, ProjectIndex, summarize_source
 from remediation_lint.analysis.names import ast_dotted as _dotted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -150,6 +150,7 @@ def _summary_extras(summary: ModuleSummary, tree: ast.Module) -> None:
 
 
 SUMMARY_EXTRAS["class_facts"] = _summary_extras
+CACHEABLE["ClassFacts"] = ClassFacts
 
 
 def class_facts(cls: ClassInfo) -> ClassFacts:
