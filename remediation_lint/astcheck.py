@@ -136,7 +136,7 @@ class AstContext:
         #: codes of the rules whose checker deferred this file to the LibCST implementation
         self.deferred: set[str] = set()
         self._module_ref: "ModuleRef | None | bool" = False
-        #: every node of the tree by type, filled by the traversal (``nodes()``)
+        #: every node of the tree by type, built on first use (``nodes()``)
         self.by_type: dict[type, list[ast.AST]] = {}
         self._parents: dict[int, ast.AST] | None = None
         self._lines: list[str] | None = None
@@ -243,7 +243,12 @@ class AstContext:
         return out
 
     def nodes(self, node_type: type) -> list[ast.AST]:
-        """Every node of ``node_type`` in the file (complete only after the traversal: use it in ``finish``)."""
+        """Every node of ``node_type`` in the file (one walk on first use, kept for the file)."""
+        if not self.by_type:
+            by_type: dict[type, list[ast.AST]] = {}
+            for node in walk(self.tree):
+                by_type.setdefault(type(node), []).append(node)
+            self.by_type = by_type
         return self.by_type.get(node_type, [])
 
     # -- names ---------------------------------------------------------------------------------------
@@ -370,59 +375,64 @@ def run_checkers(
 
     dead: set[str] = set()
 
-    def call(methods: list[Callable[[ast.AST], Any]], node: ast.AST) -> None:
-        for method in methods:
-            owner = method.__self__  # type: ignore[attr-defined]
-            if dead and owner.code in dead:
-                continue
-            try:
-                method(node)
-            except RecursionError:
-                raise
-            except Exception as exc:  # a checker bug must not stop the others
-                failures.append((owner.code, exc))
-                dead.add(owner.code)
-                for table in (visits, leaves):  # disable the checker for the rest of the file
-                    for key, listed in table.items():
-                        table[key] = [m for m in listed if m.__self__ is not owner]  # type: ignore[attr-defined]
+    def fail(method: Callable[[ast.AST], Any], exc: BaseException) -> None:
+        owner = method.__self__  # type: ignore[attr-defined]
+        failures.append((owner.code, exc))
+        dead.add(owner.code)
+        for table in (visits, leaves):  # disable the checker for the rest of the file
+            for key, listed in table.items():
+                table[key] = [m for m in listed if m.__self__ is not owner]  # type: ignore[attr-defined]
 
     stack = ctx.stack
     scopes = ctx.scopes
-    by_type = ctx.by_type
     imports = ctx.imports
-    scope_kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
-    import_kinds = (ast.Import, ast.ImportFrom)
+    scope_kinds = frozenset((ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))
+    import_kinds = frozenset((ast.Import, ast.ImportFrom))
     AST = ast.AST
+    fields_of = _CHILD_FIELDS
     LEAVE = None
     # iterative pre-order walk; a None marker after a node's children means "leave it"
     work: list[ast.AST | None] = [ctx.tree]
+    pop = work.pop
+    push = work.append
     while work:
-        node = work.pop()
+        node = pop()
         if node is LEAVE:
             node = stack.pop()
             kind = type(node)
             methods = leaves.get(kind)
             if methods:
-                call(methods, node)
-            if scopes and scopes[-1] is node:
+                for method in methods:
+                    if dead and method.__self__.code in dead:  # type: ignore[attr-defined]
+                        continue
+                    try:
+                        method(node)
+                    except RecursionError:
+                        raise
+                    except Exception as exc:  # a checker bug must not stop the others
+                        fail(method, exc)
+            if kind in scope_kinds and scopes and scopes[-1] is node:
                 scopes.pop()
             continue
         kind = type(node)
         stack.append(node)
-        bucket = by_type.get(kind)
-        if bucket is None:
-            by_type[kind] = [node]
-        else:
-            bucket.append(node)
         if kind in scope_kinds:
             scopes.append(node)
         elif kind in import_kinds and len(stack) > 2:
             imports.add(node)  # type: ignore[arg-type]
         methods = visits.get(kind)
         if methods:
-            call(methods, node)
-        work.append(LEAVE)
-        fields = _CHILD_FIELDS.get(kind)
+            for method in methods:
+                if dead and method.__self__.code in dead:  # type: ignore[attr-defined]
+                    continue
+                try:
+                    method(node)
+                except RecursionError:
+                    raise
+                except Exception as exc:  # a checker bug must not stop the others
+                    fail(method, exc)
+        push(LEAVE)
+        fields = fields_of.get(kind)
         if fields is None:
             fields = _child_fields(kind)
         children: list[ast.AST] = []

@@ -196,7 +196,17 @@ def run_rules(
 # -- one file ----------------------------------------------------------------------------------------
 def screen(rule_classes: Iterable[type[Rule]], data: bytes) -> list[type[Rule]]:
     """Rules that could match: those without triggers, or with a trigger present in the bytes."""
-    return [r for r in rule_classes if not r.triggers or any(t in data for t in r.triggers)]
+    out = []
+    for rule in rule_classes:
+        triggers = rule.triggers
+        if not triggers:
+            out.append(rule)
+            continue
+        for trigger in triggers:
+            if trigger in data:
+                out.append(rule)
+                break
+    return out
 
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -720,6 +730,8 @@ def _prebuild_projects(
             if directory.is_dir() and any(directory.iterdir()):
                 return None
     projects = projects if projects is not None else ProjectSet()
+    summary_dir = cache_dir if cache_dir is not None else summary_cache_dir
+    projects.summary_cache = _summary_cache(summary_dir)  # before any index exists: they copy it
     for rule in rules:
         projects.extras.update(rule.summary_extras)
     indexes: dict[int, ProjectIndex] = {}
@@ -734,8 +746,6 @@ def _prebuild_projects(
     if len(paths) < PARALLEL_THRESHOLD:
         return None
     size = max(1, len(paths) // (jobs * 4))
-    summary_dir = cache_dir if cache_dir is not None else summary_cache_dir
-    projects.summary_cache = _summary_cache(summary_dir)
     chunks = [(paths[i : i + size], sorted(projects.extras), max_file_bytes, summary_dir) for i in range(0, len(paths), size)]
     if projects.summary_cache is not None and all(
         projects.summary_cache.get(projects.summary_cache.key(p, _read(p), projects.extras)) is not None for p in paths[:: max(1, len(paths) // 8)][:8]

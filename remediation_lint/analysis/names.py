@@ -7,6 +7,7 @@ tracked: the map answers "which import does this dotted name come from", nothing
 
 from __future__ import annotations
 
+import ast as _ast
 from typing import Iterable, Sequence
 
 import libcst as cst
@@ -24,17 +25,23 @@ def dotted_name(node: cst.CSTNode | None) -> str | None:
     return None
 
 
+_Name = _ast.Name
+_Attribute = _ast.Attribute
+
+
 def ast_dotted(node: "ast.AST | None") -> str | None:
     """``a.b.c`` for a standard-library ``ast`` Name/Attribute chain, else None (the project pass's twin
     of ``dotted_name``)."""
-    import ast
-
+    kind = type(node)
+    if kind is _Name:
+        return node.id  # type: ignore[union-attr]
     parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
+    while kind is _Attribute:
+        parts.append(node.attr)  # type: ignore[union-attr]
+        node = node.value  # type: ignore[union-attr]
+        kind = type(node)
+    if kind is _Name:
+        parts.append(node.id)  # type: ignore[union-attr]
         return ".".join(reversed(parts))
     return None
 
