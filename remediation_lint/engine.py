@@ -724,11 +724,8 @@ def _prebuild_projects(
     rules = [r for c in configs for r in c.enabled_rules()]
     if not any(r.needs_project for r in rules):
         return None
-    if cache_dir is not None:
-        for cfg in configs:
-            directory = _cache_for(cfg, want_edits, cache_dir).dir
-            if directory.is_dir() and any(directory.iterdir()):
-                return None
+    if cache_dir is not None and _results_cached(items, configs, want_edits, cache_dir):
+        return None
     projects = projects if projects is not None else ProjectSet()
     summary_dir = cache_dir if cache_dir is not None else summary_cache_dir
     projects.summary_cache = _summary_cache(summary_dir)  # before any index exists: they copy it
@@ -756,6 +753,24 @@ def _prebuild_projects(
             for path, summary in done:
                 owner[path].adopt(Path(path), summary)
     return projects
+
+
+def _results_cached(
+    items: Sequence[tuple[str, str, bool, bool, int]], configs: list[Config], want_edits: bool, cache_dir: str
+) -> bool:
+    """Whether a sample of the files (up to 8, spread over the run) all have valid cached results: then
+    the run is a warm one and the workers will hardly need the project's summaries."""
+    sample = list(items[:: max(1, len(items) // 8)])[:8]
+    caches: dict[int, Any] = {}
+    projects = ProjectSet()
+    for shown, real, _fix, _unsafe, ci in sample:
+        cache = caches.get(ci)
+        if cache is None:
+            cache = caches[ci] = _cache_for(configs[ci], want_edits, cache_dir)
+        data = _read(real)
+        if cache.get(cache.key(shown, data), lambda s=shown: projects.index_for(s).files()) is None:
+            return False
+    return True
 
 
 def _read(path: str) -> bytes:

@@ -121,3 +121,16 @@ def test_names_that_cpython_normalises_are_left_to_libcst():
     config = Config(select=["RMD101"], preview=True)
     fast, slow = _both(config, source, "example.py")
     assert _key(fast.findings) == _key(slow.findings)
+
+
+def test_rmd203_reads_any_spelling_of_zero_on_both_paths():
+    # float("0x0") raised in the LibCST rule and lost it for the file; both paths now agree
+    source = (
+        "import asyncio\n\nlock = asyncio.Lock()\n\n\nasync def tick():\n    async with lock:\n"
+        "        await asyncio.sleep(0x0)\n        await asyncio.sleep(0x10)\n"
+    )
+    config = Config(select=["RMD203"], preview=True)
+    fast, slow = _both(config, source, "example.py")
+    assert not slow.notes, slow.notes
+    assert _key(fast.findings) == _key(slow.findings)
+    assert [f.line for f in slow.findings] == [9]

@@ -186,17 +186,19 @@ class _AcquireFinder(cst.CSTVisitor):
 
 def acquires_lock(ctx: "FileContext", func: cst.CSTNode, lock_attrs: frozenset[str] | set[str] = frozenset()) -> bool:
     """Whether ``func``'s own body calls ``<lock>.acquire()`` (the statement is then taken as guarded)."""
-    cache: dict[int, bool] | None = getattr(ctx, _ACQUIRE_CACHE_ATTR, None)
+    cache: dict[tuple[int, frozenset[str]], bool] | None = getattr(ctx, _ACQUIRE_CACHE_ATTR, None)
     if cache is None:
         cache = {}
         setattr(ctx, _ACQUIRE_CACHE_ATTR, cache)
-    if id(func) not in cache:
+    # keyed on the lock attributes too: rules asking with different ones must not get each other's answer
+    key = (id(func), frozenset(lock_attrs))
+    if key not in cache:
         finder = _AcquireFinder(ctx, lock_attrs)
         body = getattr(func, "body", None)
         if body is not None:
             body.visit(finder)
-        cache[id(func)] = finder.found
-    return cache[id(func)]
+        cache[key] = finder.found
+    return cache[key]
 
 
 # -- the pre-pass ------------------------------------------------------------------------------------

@@ -102,7 +102,8 @@ class _Fast(AstChecker):
         return last.endswith(self._suffixes)
 
     def _is_zero(self, call: ast.Call) -> bool:
-        """``_is_zero`` (LibCST: the first argument in source order is an Integer/Float literal equal to 0)."""
+        """``_is_zero`` (LibCST: the first argument in source order is an Integer/Float literal equal to 0,
+        in any spelling)."""
         if not call.args and not call.keywords:
             return False
         first: ast.AST = min([*call.args, *call.keywords], key=lambda a: (a.lineno, a.col_offset))
@@ -110,9 +111,6 @@ class _Fast(AstChecker):
             first = first.value
         if not isinstance(first, ast.Constant) or type(first.value) not in (int, float):
             return False
-        line = self.context.source.splitlines()[first.lineno - 1]
-        if line[first.col_offset:first.col_offset + 2].lower() in (b"0x", b"0o", b"0b"):
-            self.defer()  # the LibCST rule's float() of a hex/octal/binary literal raises
         return first.value == 0
 
 
@@ -377,4 +375,5 @@ def _is_zero(call: cst.Call) -> bool:
     if not call.args:
         return False
     value = call.args[0].value
-    return isinstance(value, (cst.Integer, cst.Float)) and float(value.value) == 0
+    # literal_eval reads every spelling of a number (0x0, 0o0, 0_0, 0e0), float() only the decimal ones
+    return isinstance(value, (cst.Integer, cst.Float)) and ast.literal_eval(value.value) == 0
