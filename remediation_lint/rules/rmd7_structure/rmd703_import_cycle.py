@@ -22,18 +22,38 @@ class _Fast(AstChecker):
         if project is not None and ref is not None:
             for edge in import_cycles(project).get(ref.path, ()):
                 by_line.setdefault(edge.lineno, []).append(edge.cycle)
-        stem = Path(ctx.path).stem
-        own = _own_names(ctx.path)
+        path = Path(ctx.path)
+        stem = path.stem
+        # a name can only mean this file when its last part is the file's (or its package's) name
+        selves = {stem, path.parent.name}
+        own: set[str] | None = None
+        candidates: list[tuple[ast.stmt, list[str] | None]] = []
+        for stmt in _all_module_imports(node.body):
+            cycles = by_line.get(stmt.lineno)
+            if cycles:
+                candidates.append((stmt, cycles))
+                continue
+            names = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else [stmt.module or ""]
+            if any(n.rsplit(".", 1)[-1] in selves for n in names):
+                if own is None:
+                    own = _own_names(ctx.path)
+                if self._imports_itself(stmt, own):
+                    candidates.append((stmt, None))
+        if not candidates:
+            return
         lines = ctx.lines
-        for stmt in _ast_module_imports(node.body, lines):
+        # as LibCST's walk sees them: not inside a one-line block (``try: import x``)
+        seen = {id(s) for s in _ast_module_imports(node.body, lines)}
+        for stmt, cycles in candidates:
+            if id(stmt) not in seen:
+                continue
             if _shares_line(stmt, lines):
                 self.defer()  # several statements on one line: LibCST reports the whole line
                 return
-            cycles = by_line.get(stmt.lineno)
             if cycles:
                 for cycle in cycles:
                     self.report(stmt, cycle=cycle)
-            elif self._imports_itself(stmt, own):
+            else:
                 self.report(stmt, cycle=f"{stem} -> {stem} (the module imports itself)")
 
     def _imports_itself(self, stmt: ast.Import | ast.ImportFrom, own: set[str]) -> bool:
@@ -67,6 +87,18 @@ def _shares_line(stmt: ast.stmt, lines: list[str]) -> bool:
     text = lines[end - 1] if 0 < end <= len(lines) else ""
     after = text[char_column(text, stmt.end_col_offset or 0):].lstrip()
     return after.startswith(";") or bool(_before(stmt, lines).strip())
+
+
+def _all_module_imports(statements: list[ast.stmt]):
+    """Module-level imports, also inside top-level ``if``/``try``/``with`` blocks (one-line ones too)."""
+    for stmt in statements:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            yield stmt
+        elif isinstance(stmt, (ast.If, ast.Try, ast.With)) or type(stmt).__name__ == "TryStar":
+            for block in (stmt.body, getattr(stmt, "orelse", None) or [], getattr(stmt, "finalbody", None) or []):
+                yield from _all_module_imports(block)
+            for handler in getattr(stmt, "handlers", ()) or ():
+                yield from _all_module_imports(handler.body)
 
 
 def _ast_module_imports(statements: list[ast.stmt], lines: list[str]):
