@@ -15,6 +15,7 @@ The result is computed once per ``ProjectIndex`` and cached on it.
 from __future__ import annotations
 
 import ast
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -135,7 +136,7 @@ class _Writer:
 
 
 def body_key(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, str]:
-    """(statement count, normalised text) of the function's body without its docstring."""
+    """(statement count, digest of the normalised text) of the function's body without its docstring."""
     body = list(func.body)
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
         body = body[1:]
@@ -147,7 +148,9 @@ def body_key(func: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[int, str]:
     for stmt in body:
         writer.write(stmt)
     prefix = "async " if isinstance(func, ast.AsyncFunctionDef) else ""
-    return writer.statements, prefix + " ".join(writer.out)
+    text = prefix + " ".join(writer.out)
+    # a digest stands for the text: summaries stay small (and quick to load from the cache)
+    return writer.statements, hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def normalised_body(func: ast.FunctionDef | ast.AsyncFunctionDef, min_statements: int) -> str | None:
