@@ -134,3 +134,18 @@ def test_rmd203_reads_any_spelling_of_zero_on_both_paths():
     assert not slow.notes, slow.notes
     assert _key(fast.findings) == _key(slow.findings)
     assert [f.line for f in slow.findings] == [9]
+
+
+def test_rmd507_a_second_store_into_a_reported_dict_is_no_error_on_either_path():
+    # the LibCST rule raised KeyError here (dict already reported and removed): both paths now agree
+    source = (
+        "from dataclasses import dataclass\n\n@dataclass\nclass SOP:\n    id: str\n    title: str\n\n"
+        "class SOPRegistry:\n    def __init__(self) -> None:\n        self._sops: dict[str, SOP] = {}\n"
+        "        self._drafts: dict[str, SOP] = {}\n\n    def register(self, sop: SOP) -> None:\n"
+        "        self._sops[sop.id] = sop\n        self._sops[sop.title] = sop\n"
+    )
+    config = Config(select=["RMD507"], preview=True)
+    fast, slow = _both(config, source, "example.py")
+    assert not slow.notes and not fast.notes, slow.notes
+    assert _key(fast.findings) == _key(slow.findings)
+    assert [f.line for f in slow.findings] == [10]

@@ -105,8 +105,7 @@ class _Fast(AstChecker):
                 cls_name = params.get(entity, entity) if entity else None
                 if cls_name and self._is_entity(cls_name):
                     if attr not in dicts:
-                        self.defer()  # the LibCST rule fails here (a second store into a reported dict)
-                        return
+                        continue  # a second store into a dict already reported
                     self.report(dicts.pop(attr), cls=node.name, attr=attr, entity=cls_name)
                     if not dicts:
                         return
@@ -457,6 +456,8 @@ class InMemoryRegistry(Rule):
             for attr, entity in _stores(method, set(dicts)):
                 cls_name = params.get(entity, entity) if entity else None
                 if cls_name and self._is_entity(cls_name):
+                    if attr not in dicts:
+                        continue  # a second store into a dict already reported
                     self.report(dicts.pop(attr), cls=node.name.value, attr=attr, entity=cls_name)
                     if not dicts:
                         return
