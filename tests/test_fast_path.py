@@ -149,3 +149,20 @@ def test_rmd507_a_second_store_into_a_reported_dict_is_no_error_on_either_path()
     assert not slow.notes and not fast.notes, slow.notes
     assert _key(fast.findings) == _key(slow.findings)
     assert [f.line for f in slow.findings] == [10]
+
+
+def test_rmd506_negative_numeric_string_default_is_reported_and_fixed():
+    # cst.Integer("-3") failed validation and lost the rule for the file; the fix writes a unary minus
+    from tests.helpers import lint
+
+    source = (
+        "from pydantic import BaseModel\n\n\nclass ModelMetrics(BaseModel):\n    model_name: str\n"
+        "    request_count: int = \"-3\"\n    error_count = \"-1\"\n"
+    )
+    config = Config(select=["RMD506"], preview=True)
+    fast, slow = _both(config, source, "example.py")
+    assert not slow.notes and not fast.notes, slow.notes
+    assert _key(fast.findings) == _key(slow.findings)
+    assert [f.line for f in slow.findings] == [6, 7]
+    fixed = lint(source, "RMD506", fix=True, unsafe=True).fixed.decode()
+    assert "request_count: int = -3" in fixed and "error_count = -1" in fixed

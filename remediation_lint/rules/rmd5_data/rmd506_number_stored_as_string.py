@@ -83,8 +83,6 @@ class _Fast(AstChecker):
                 elif isinstance(small, ast.Assign) and len(small.targets) == 1 and isinstance(small.targets[0], ast.Name):
                     name = small.targets[0].id
                     if self._count_like(name) and self._numeric_string(small.value):
-                        if self._numeric_string(small.value).startswith("-"):  # type: ignore[union-attr]
-                            raise _Defer  # the LibCST rule's fix (cst.Integer("-1")) fails validation
                         self.report(small, what=f"field `{name}` defaults to the string {self._string(small.value)}", fix=FixSafety.UNSAFE)
             except _Defer:
                 self.defer()
@@ -112,8 +110,6 @@ class _Fast(AstChecker):
             self.report(node, what=f"field `{name}` is annotated str")
             return
         with_default = bool(default and (is_str or (isinstance(ann, ast.Name) and ann.id == "int")))
-        if with_default and default.startswith("-"):  # type: ignore[union-attr]
-            raise _Defer  # the LibCST rule's fix (cst.Integer("-1")) fails validation
         replacements = bool(is_str) or with_default
         what = f"field `{name}` is annotated str" if (is_str or quoted) else f"field `{name}` defaults to a numeric string"
         self.report(node, what=what, fix=FixSafety.UNSAFE if replacements else None)
@@ -417,7 +413,7 @@ class NumberStoredAsString(Rule):
                     name = small.targets[0].target.value
                     if self._count_like(name) and _numeric_string(small.value):
                         self.report(small, what=f"field `{name}` defaults to the string {small.value.value}",  # type: ignore[attr-defined]
-                                    fix=self.make_fix((small.value, cst.Integer(_numeric_string(small.value)))))  # type: ignore[arg-type]
+                                    fix=self.make_fix((small.value, _int_node(_numeric_string(small.value)))))  # type: ignore[arg-type]
 
     def _field(self, node: cst.AnnAssign, name: str) -> None:
         ann = node.annotation.annotation
@@ -439,7 +435,7 @@ class NumberStoredAsString(Rule):
         if is_str:
             replacements.append((ann, cst.Name("int")))
         if default and (is_str or (isinstance(ann, cst.Name) and ann.value == "int")):
-            replacements.append((node.value, cst.Integer(default)))  # type: ignore[arg-type]
+            replacements.append((node.value, _int_node(default)))  # type: ignore[arg-type]
         what = f"field `{name}` is annotated str" if (is_str or quoted) else f"field `{name}` defaults to a numeric string"
         self.report(node, what=what, fix=self.make_fix(replacements) if replacements else None)
 
@@ -456,6 +452,13 @@ class NumberStoredAsString(Rule):
             label = _label(target)
             if label is not None and self._count_like(label.strip("[]`'\"").rsplit(".", 1)[-1]):
                 self.report(node, what=f"counter {label} is bumped through str(int(...) + ...)")
+
+
+def _int_node(text: str) -> cst.BaseExpression:
+    """The integer literal for ``text``; a negative number is a unary minus in LibCST's tree."""
+    if text.startswith("-"):
+        return cst.UnaryOperation(cst.Minus(), cst.Integer(text[1:]))
+    return cst.Integer(text)
 
 
 def _numeric_string(value: cst.BaseExpression | None) -> str | None:
