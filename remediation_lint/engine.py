@@ -983,34 +983,36 @@ def run(
         initargs = (configs, want_edits, cache_dir, file_timeout, max_file_bytes)
         try:
             _PREBUILT["projects"] = _prebuild_projects(items, configs, jobs, mp_context, cache_dir, want_edits, max_file_bytes)
-        except (BrokenProcessPool, OSError):
-            _PREBUILT["projects"] = None  # the workers summarise for themselves
+        except Exception:  # only an optimisation: the workers summarise for themselves
+            _PREBUILT["projects"] = None
 
         def emit(result: FileResult) -> None:
             results.append(result)
             if on_result:
                 on_result(result)
 
-        pending = list(items)
-        while pending:
-            done = 0
-            try:
-                with ProcessPoolExecutor(
-                    max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=initargs
-                ) as pool:
-                    for result in pool.map(_worker_check, pending, chunksize=chunk):
-                        done += 1
-                        emit(result)
-                break
-            except BrokenProcessPool:
-                # a worker died (a native crash no guard knows): the files in flight are suspects; each
-                # runs alone in its own worker, the one that kills it is reported, the rest go on
-                chunk = 1
-                suspects = pending[done : done + jobs + 2]
-                for item in suspects:
-                    emit(_isolated_check(item, mp_context, initargs))
-                pending = pending[done + len(suspects) :]
-        _PREBUILT.clear()
+        try:
+            pending = list(items)
+            while pending:
+                done = 0
+                try:
+                    with ProcessPoolExecutor(
+                        max_workers=jobs, mp_context=mp_context, initializer=_worker_init, initargs=initargs
+                    ) as pool:
+                        for result in pool.map(_worker_check, pending, chunksize=chunk):
+                            done += 1
+                            emit(result)
+                    break
+                except BrokenProcessPool:
+                    # a worker died (a native crash no guard knows): the files in flight are suspects; each
+                    # runs alone in its own worker, the one that kills it is reported, the rest go on
+                    chunk = 1
+                    suspects = pending[done : done + jobs + 2]
+                    for item in suspects:
+                        emit(_isolated_check(item, mp_context, initargs))
+                    pending = pending[done + len(suspects) :]
+        finally:
+            _PREBUILT.clear()  # a later run in this process (serial, or another tree) must not see it
     else:
         FILE_TIMEOUT["seconds"] = file_timeout
         MAX_FILE_BYTES["bytes"] = max_file_bytes
