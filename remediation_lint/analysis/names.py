@@ -29,7 +29,7 @@ _Name = _ast.Name
 _Attribute = _ast.Attribute
 
 
-def ast_dotted(node: "ast.AST | None") -> str | None:
+def ast_dotted(node: "_ast.AST | None") -> str | None:
     """``a.b.c`` for a standard-library ``ast`` Name/Attribute chain, else None (the project pass's twin
     of ``dotted_name``)."""
     kind = type(node)
@@ -44,6 +44,30 @@ def ast_dotted(node: "ast.AST | None") -> str | None:
         parts.append(node.id)  # type: ignore[union-attr]
         return ".".join(reversed(parts))
     return None
+
+
+def ast_dotted_as_cst(node: "_ast.AST | None") -> str | None:
+    """LibCST's ``dotted_name`` on the ``ast`` (there ``True``, ``False`` and ``None`` are names too)."""
+    parts: list[str] = []
+    while isinstance(node, _ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, _ast.Name):
+        parts.append(node.id)
+    elif isinstance(node, _ast.Constant) and (node.value is None or node.value is True or node.value is False):
+        parts.append(repr(node.value))
+    else:
+        return None
+    return ".".join(reversed(parts))
+
+
+def ast_arg_values(call: "_ast.Call") -> list["_ast.expr"]:
+    """The values of a call's arguments in source order (LibCST's ``Call.args``)."""
+    items = [((a.lineno, a.col_offset), a.value if isinstance(a, _ast.Starred) else a) for a in call.args]
+    items += [((k.lineno, k.col_offset), k.value) for k in call.keywords]
+    if call.keywords:
+        items.sort(key=lambda item: item[0])
+    return [value for _, value in items]
 
 
 def module_name_of(node: cst.BaseExpression | cst.ImportFrom) -> str:

@@ -14,6 +14,7 @@ from remediation_lint.analysis.handlers import (
 )
 from remediation_lint.analysis.names import ast_dotted, dotted_name
 from remediation_lint.astcheck import AstChecker
+from remediation_lint.analysis.names import ast_arg_values as _ast_args
 from remediation_lint.rule import Invalid, Provenance, Rule, Severity, Valid
 
 _TEXT_METHODS = frozenset({"lower", "upper", "casefold", "strip", "lstrip", "rstrip"})
@@ -125,17 +126,6 @@ class _Fast(AstChecker):
             value = expr.value
             return isinstance(value, ast.Attribute) and value.attr == "args" and ast_dotted(value.value) in names
         return False
-
-
-def _ast_args(call: ast.Call) -> list[ast.expr]:
-    """The values of a call's arguments in source order (LibCST's ``Call.args``)."""
-    items: list[tuple[tuple[int, int], ast.expr]] = [
-        ((a.lineno, a.col_offset), a.value if isinstance(a, ast.Starred) else a) for a in call.args
-    ]
-    items += [((k.lineno, k.col_offset), k.value) for k in call.keywords]
-    if call.keywords:
-        items.sort(key=lambda item: item[0])
-    return [value for _, value in items]
 
 
 def _ast_is_str(expr: ast.expr) -> bool:

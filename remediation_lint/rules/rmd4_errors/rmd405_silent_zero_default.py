@@ -9,6 +9,7 @@ import libcst as cst
 from remediation_lint.analysis.handlers import ast_is_single_string, ast_node_code, count_literals, line_starts, source_segment, utf8_source
 from remediation_lint.analysis.names import ast_dotted, dotted_name
 from remediation_lint.astcheck import AstChecker
+from remediation_lint.analysis.names import ast_arg_values as _ast_args
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 _SPLIT = re.compile(r"[_\W]+|(?<=[a-z0-9])(?=[A-Z])")
@@ -97,15 +98,6 @@ class _Fast(AstChecker):
                     if isinstance(op, (ast.In, ast.NotIn)) and ast_dotted(comparator) == table:
                         return True
         return False
-
-
-def _ast_args(call: ast.Call) -> list[ast.expr]:
-    """The values of a call's arguments in source order (LibCST's ``Call.args``)."""
-    items = [((a.lineno, a.col_offset), a.value if isinstance(a, ast.Starred) else a) for a in call.args]
-    items += [((k.lineno, k.col_offset), k.value) for k in call.keywords]
-    if call.keywords:
-        items.sort(key=lambda item: item[0])
-    return [value for _, value in items]
 
 
 def _ast_is_empty_dict(expr: ast.expr) -> bool:

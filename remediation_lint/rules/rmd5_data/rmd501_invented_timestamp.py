@@ -7,6 +7,7 @@ import libcst as cst
 from remediation_lint.analysis.handlers import line_starts, utf8_source
 from remediation_lint.astcheck import AstChecker
 from remediation_lint.knowledge.data import CLOCK_CALLS, CLOCK_FORMATTERS
+from remediation_lint.analysis.names import ast_dotted_as_cst as _cdotted, ast_arg_values as _ast_args
 from remediation_lint.rule import FixSafety, Invalid, Provenance, Rule, Severity, Valid
 
 
@@ -106,30 +107,6 @@ class _Fast(AstChecker):
                 return True
             k += 1
         return False
-
-
-def _cdotted(node: ast.AST | None) -> str | None:
-    """LibCST's ``dotted_name`` (``True``, ``False`` and ``None`` are names there)."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    elif isinstance(node, ast.Constant) and (node.value is None or node.value is True or node.value is False):
-        parts.append(repr(node.value))
-    else:
-        return None
-    return ".".join(reversed(parts))
-
-
-def _ast_args(call: ast.Call) -> list[ast.expr]:
-    """The values of a call's arguments in source order (LibCST's ``Call.args``)."""
-    items = [((a.lineno, a.col_offset), a.value if isinstance(a, ast.Starred) else a) for a in call.args]
-    items += [((k.lineno, k.col_offset), k.value) for k in call.keywords]
-    if call.keywords:
-        items.sort(key=lambda item: item[0])
-    return [value for _, value in items]
 
 
 def _is_name_like(expr: ast.AST) -> bool:

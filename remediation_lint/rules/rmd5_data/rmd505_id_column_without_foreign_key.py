@@ -5,8 +5,9 @@ import ast
 import libcst as cst
 
 from remediation_lint.analysis.handlers import ast_is_single_string, line_starts, utf8_source
-from remediation_lint.analysis.names import ast_dotted, dotted_name
+from remediation_lint.analysis.names import dotted_name
 from remediation_lint.astcheck import AstChecker
+from remediation_lint.analysis.names import ast_dotted_as_cst as _cdotted
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 _COLUMN_CALLS = frozenset({"Column", "mapped_column"})
@@ -60,21 +61,6 @@ def _first_arg(call: ast.Call) -> ast.AST | None:
     if not items:
         return None
     return min(items, key=lambda a: (a.lineno, a.col_offset))
-
-
-def _cdotted(node: ast.AST | None) -> str | None:
-    """LibCST's ``dotted_name`` (``True``, ``False`` and ``None`` are names there)."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    elif isinstance(node, ast.Constant) and (node.value is None or node.value is True or node.value is False):
-        parts.append(repr(node.value))
-    else:
-        return None
-    return ".".join(reversed(parts))
 
 
 class IdColumnWithoutForeignKey(Rule):

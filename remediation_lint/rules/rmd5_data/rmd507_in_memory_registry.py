@@ -10,6 +10,7 @@ from remediation_lint.analysis.handlers import AST_SIMPLE_STATEMENTS, ast_is_sin
 from remediation_lint.analysis.names import dotted_name
 from remediation_lint.astcheck import AstChecker
 from remediation_lint.project import ClassInfo
+from remediation_lint.analysis.names import ast_dotted_as_cst as _cdotted
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 _STORAGE = re.compile(r"(repository|repo|store|storage|db|database|session|dao|persistence|client|conn|connection|engine)s?$", re.I)
@@ -134,21 +135,6 @@ class _Fast(AstChecker):
             elif ann is not None and _cdotted(ann):
                 out[p.arg] = _cdotted(ann).rsplit(".", 1)[-1]  # type: ignore[union-attr]
         return out
-
-
-def _cdotted(node: ast.AST | None) -> str | None:
-    """LibCST's ``dotted_name`` (``True``, ``False`` and ``None`` are names there)."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    elif isinstance(node, ast.Constant) and (node.value is None or node.value is True or node.value is False):
-        parts.append(repr(node.value))
-    else:
-        return None
-    return ".".join(reversed(parts))
 
 
 def _ast_model_like(cls: ast.ClassDef) -> bool:

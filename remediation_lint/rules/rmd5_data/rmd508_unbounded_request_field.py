@@ -7,6 +7,7 @@ import libcst as cst
 from remediation_lint.analysis.handlers import AST_SIMPLE_STATEMENTS, line_starts, utf8_source
 from remediation_lint.analysis.names import dotted_name
 from remediation_lint.astcheck import AstChecker
+from remediation_lint.analysis.names import ast_dotted_as_cst as _cdotted
 from remediation_lint.rule import Default, Invalid, Provenance, Rule, Severity, Valid
 
 _CONSTRAINED = {"conint", "constr", "conlist", "StringConstraints", "Field", "Len", "MaxLen", "Interval", "Le", "Lt"}
@@ -87,21 +88,6 @@ def _ast_base_kind(ann: ast.expr) -> tuple[str | None, list[ast.expr]]:
             kind, meta = _ast_base_kind(items[0])
             return kind, [*meta, *items[1:]]
     return None, []
-
-
-def _cdotted(node: ast.AST | None) -> str | None:
-    """LibCST's ``dotted_name`` (``True``, ``False`` and ``None`` are names there)."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    elif isinstance(node, ast.Constant) and (node.value is None or node.value is True or node.value is False):
-        parts.append(repr(node.value))
-    else:
-        return None
-    return ".".join(reversed(parts))
 
 
 class UnboundedRequestField(Rule):
