@@ -194,16 +194,108 @@ def run_rules(
 
 
 # -- one file ----------------------------------------------------------------------------------------
+#: how a trigger is looked for: ("word", None) in the file's word list; ("core", word) in the word list
+#: first (a word of the trigger that must then occur too) and then in the bytes; ("ascii", None) only in
+#: a file with a non-ASCII byte; ("family", prefix) among the bytes that follow ``prefix`` in the file
+#: (one search for triggers that differ only in their last byte, such as ``= "0`` .. ``= "9``);
+#: ("bytes", None) in the bytes
+_TRIGGER_PLANS: dict[bytes, tuple[str, bytes | None]] = {}
+_WORD_BYTES = re.compile(rb"[A-Za-z_]\w*")
+_FAMILY_MIN = 3
+_FAMILIES: dict[bytes, "re.Pattern[bytes]"] = {}
+
+
+def _self_overlaps(prefix: bytes) -> bool:
+    return any(prefix[i:] == prefix[: len(prefix) - i] for i in range(1, len(prefix)))
+
+
+def _plan_triggers(triggers: Iterable[bytes]) -> None:
+    """Decide, once per trigger, how it is looked for (``_TRIGGER_PLANS``)."""
+    new = [t for t in set(triggers) if t not in _TRIGGER_PLANS]
+    plain: dict[bytes, list[bytes]] = {}
+    for trigger in new:
+        if not trigger.isascii():
+            _TRIGGER_PLANS[trigger] = ("ascii", None)
+        elif _WORD_BYTES.fullmatch(trigger):
+            _TRIGGER_PLANS[trigger] = ("word", None)
+        else:
+            words = _WORD_BYTES.findall(trigger)
+            if words:
+                _TRIGGER_PLANS[trigger] = ("core", max(words, key=len))
+            else:
+                plain.setdefault(trigger[:-1], []).append(trigger)
+    for prefix, members in plain.items():
+        family = len(members) >= _FAMILY_MIN and len(prefix) >= 2 and not _self_overlaps(prefix)
+        if family:
+            _FAMILIES[prefix] = re.compile(re.escape(prefix) + b"(.)", re.S)
+        for trigger in members:
+            _TRIGGER_PLANS[trigger] = ("family", prefix) if family else ("bytes", None)
+
+
+class _Screen:
+    """One file's bytes, for trigger tests. A word trigger (``[A-Za-z_]\\w*``) occurs in the bytes exactly
+    when it occurs in the file's distinct words joined by spaces (it cannot span two words), and that
+    list is several times shorter than the file: each of the pack's ~230 triggers is looked for there
+    instead of in the whole file. Answers are kept, since rules share triggers."""
+
+    __slots__ = ("data", "_words", "_seen", "_after")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._words: bytes | None = None
+        self._seen: dict[bytes, bool] = {}
+        self._after: dict[bytes, set[bytes] | None] = {}
+
+    def words(self) -> bytes:
+        if self._words is None:
+            self._words = b" ".join(set(_WORD_BYTES.findall(self.data)))
+        return self._words
+
+    def _following(self, prefix: bytes) -> set[bytes] | None:
+        """The bytes that follow ``prefix`` anywhere in the file, or None when a match could have hidden
+        another (the byte after the prefix starts the prefix again): the caller then searches plainly."""
+        if prefix not in self._after:
+            found = set(_FAMILIES[prefix].findall(self.data))
+            self._after[prefix] = None if prefix[:1] in found else found
+        return self._after[prefix]
+
+    def has(self, trigger: bytes) -> bool:
+        found = self._seen.get(trigger)
+        if found is None:
+            plan = _TRIGGER_PLANS.get(trigger)
+            if plan is None:
+                _plan_triggers((trigger,))
+                plan = _TRIGGER_PLANS[trigger]
+            kind, core = plan
+            if kind == "word":
+                found = trigger in self.words()
+            elif kind == "core":
+                found = core in self.words() and trigger in self.data  # type: ignore[operator]
+            elif kind == "family":
+                after = self._following(core)  # type: ignore[arg-type]
+                found = trigger in self.data if after is None else trigger[-1:] in after
+            elif kind == "ascii":
+                found = not self.data.isascii() and trigger in self.data
+            else:
+                found = trigger in self.data
+            self._seen[trigger] = found
+        return found
+
+
 def screen(rule_classes: Iterable[type[Rule]], data: bytes) -> list[type[Rule]]:
     """Rules that could match: those without triggers, or with a trigger present in the bytes."""
+    rule_classes = list(rule_classes)
+    _plan_triggers(t for rule in rule_classes for t in rule.triggers)
     out = []
+    screen_ = _Screen(data)
+    has = screen_.has
     for rule in rule_classes:
         triggers = rule.triggers
         if not triggers:
             out.append(rule)
             continue
         for trigger in triggers:
-            if trigger in data:
+            if has(trigger):
                 out.append(rule)
                 break
     return out
@@ -799,10 +891,21 @@ def _make_linters(configs: list[Config], want_edits: bool, cache_dir: str | None
     return linters
 
 
+def freeze_inherited() -> None:
+    """In a worker process: move every object that exists now (what the fork inherited: the pack, the
+    prebuilt project summaries) out of the cyclic garbage collector's reach. They live as long as the
+    worker, and each full collection would otherwise walk them all again, and write to their pages,
+    which the fork shares with the parent until written (``gc.freeze``'s documented use)."""
+    import gc
+
+    gc.freeze()
+
+
 def _worker_init(
     configs: list[Config], want_edits: bool = False, cache_dir: str | None = None, file_timeout: float = 0.0,
     max_file_bytes: int = guard.DEFAULT_MAX_FILE_BYTES,
 ) -> None:
+    freeze_inherited()
     FILE_TIMEOUT["seconds"] = file_timeout
     MAX_FILE_BYTES["bytes"] = max_file_bytes
     _WORKER["linters"] = _make_linters(configs, want_edits, cache_dir)
@@ -885,6 +988,33 @@ def check_path(
         return result
 
 
+def cached_findings(cache: "Cache", linter: Linter, shown: str, data: bytes) -> list[Finding] | None:
+    """The findings cached for these bytes at this path, if the entry and what it read are unchanged."""
+    entry = cache.get(cache.key(shown, data), lambda: linter.projects.index_for(shown).files())
+    if entry is None:
+        return None
+    findings = [Finding(**f) for f in entry["findings"]]
+    for f in findings:
+        f.path = shown
+    return findings
+
+
+def store_findings(cache: "Cache", linter: Linter, shown: str, real: Path, data: bytes, result: FileResult) -> None:
+    """Cache a check's findings with the hashes of the other files it read (none if it had a problem)."""
+    if result.notes:
+        return
+    from dataclasses import asdict
+
+    own = str(real.resolve())
+    deps: dict[str, str] = {}
+    for dep in result.deps:
+        if dep == "*":
+            deps[dep] = cache.project_hash(linter.projects.index_for(shown).files())
+        elif dep != own:
+            deps[dep] = cache.file_hash(dep) or "-"
+    cache.put(cache.key(shown, data), [asdict(f) for f in result.findings], deps)
+
+
 def _check_path(
     linter: Linter, shown: str, real: Path, *, fix: bool, unsafe_fixes: bool, cache: "Cache | None" = None
 ) -> FileResult:
@@ -906,26 +1036,13 @@ def _check_path(
         return result
     use_cache = cache is not None and not fix
     if use_cache:
-        key = cache.key(shown, data)  # type: ignore[union-attr]
-        entry = cache.get(key, lambda: linter.projects.index_for(shown).files())  # type: ignore[union-attr]
-        if entry is not None:
-            findings = [Finding(**f) for f in entry["findings"]]
-            for f in findings:
-                f.path = shown
+        findings = cached_findings(cache, linter, shown, data)  # type: ignore[arg-type]
+        if findings is not None:
             return FileResult(shown, findings=findings, original=data, from_cache=True)
     try:
         result = linter.check(data, shown, fix=fix, unsafe_fixes=unsafe_fixes)
-        if use_cache and not result.notes:
-            from dataclasses import asdict
-
-            own = str(real.resolve())
-            deps: dict[str, str] = {}
-            for dep in result.deps:
-                if dep == "*":
-                    deps[dep] = cache.project_hash(linter.projects.index_for(shown).files())  # type: ignore[union-attr]
-                elif dep != own:
-                    deps[dep] = cache.file_hash(dep) or "-"  # type: ignore[union-attr]
-            cache.put(key, [asdict(f) for f in result.findings], deps)  # type: ignore[union-attr]
+        if use_cache:
+            store_findings(cache, linter, shown, real, data, result)  # type: ignore[arg-type]
         return result
     except RecursionError:
         result = FileResult(shown, original=data, parse_error=True)
