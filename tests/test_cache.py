@@ -158,3 +158,83 @@ def test_cli_and_flake8_plugin_share_summaries(tmp_path):
     assert "RMD101" in proc.stdout, proc.stdout + proc.stderr
     # the plugin read the CLI's summaries: nothing new, nothing rewritten
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / ".remediation_lint_cache").rglob("summaries/*/*.json")} == stored
+
+
+# -- the flake8 plugin's result cache ------------------------------------------------------------------
+def flake8(cwd: Path, *args: str) -> list[str]:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "flake8", "--select", "RMD", "--rmd-preview", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.stdout.splitlines()
+
+
+def test_flake8_plugin_serves_cached_results_and_edits_invalidate(tmp_path):
+    (tmp_path / "a.py").write_text(PICKLE)
+    cold = flake8(tmp_path, "a.py")
+    assert len(cold) == 1 and cold[0].startswith("a.py:5:12: RMD101 ")
+    stored = [p for p in (tmp_path / ".remediation_lint_cache").rglob("*.json") if "summaries" not in p.parts]
+    assert len(stored) == 1
+    data = json.loads(stored[0].read_text())
+    data["findings"][0]["message"] = "from the cache"
+    stored[0].write_text(json.dumps(data))
+    assert flake8(tmp_path, "a.py") == ["a.py:5:12: RMD101 from the cache"]  # the entry is really read
+    assert flake8(tmp_path, "--rmd-no-cache", "a.py") == cold
+    (tmp_path / "a.py").write_text("import json\n\n\ndef handle(sock):\n    return json.loads(sock.recv())\n")
+    assert flake8(tmp_path, "a.py") == []
+    (tmp_path / "a.py").write_text(PICKLE)
+    assert flake8(tmp_path, "a.py") == ["a.py:5:12: RMD101 from the cache"]  # same bytes, same entry
+
+
+def test_flake8_plugin_changed_rule_options_invalidate(tmp_path):
+    (tmp_path / "a.py").write_text("import subprocess\n\n\ndef status():\n    return subprocess.run(['git', 'status'], check=True)\n")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+
+    def codes(*args: str) -> set[str]:
+        return {line.split()[1] for line in flake8(tmp_path, *args, "a.py")}
+
+    assert "RMD103" in codes()
+    (tmp_path / "pyproject.toml").write_text(
+        "[project]\nname = 'x'\n\n[tool.remediation-lint.options.RMD103]\nallowed-programs = ['git']\n"
+    )
+    assert "RMD103" not in codes()
+    assert "RMD103" not in codes("--rmd-cache-dir", "other")
+    assert (tmp_path / "other").is_dir()
+
+
+def test_flake8_plugin_changed_dependency_module_rechecks_its_callers(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "server.py").write_text(SERVER_SYNC)
+    (pkg / "app.py").write_text(APP)
+
+    def rmd201(*args: str) -> bool:
+        return any(line.startswith("pkg/app.py:11:") and " RMD201 " in line for line in flake8(tmp_path, *args, "pkg"))
+
+    for jobs in ("1", "2"):
+        assert rmd201("-j", jobs)
+        assert rmd201("-j", jobs)  # warm
+        (pkg / "server.py").write_text(SERVER_ASYNC)  # only the callee changes
+        assert not rmd201("-j", jobs)
+        (pkg / "server.py").write_text(SERVER_SYNC)
+
+
+def test_flake8_plugin_warm_parallel_run_matches_a_cold_one(tmp_path):
+    """Several modules with project-wide findings (an import cycle, a duplicated body): a warm ``-j 2``
+    run, whose prebuild is skipped, reports what an uncached run reports."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    body = "    total = 0\n    for item in items:\n        if item.ready:\n            total += item.size\n    return total\n"
+    (tmp_path / "a.py").write_text("import b\n\n\ndef size_of(items):\n" + body)
+    (tmp_path / "b.py").write_text("import a\n\n\ndef ready_size(items):\n" + body)
+    for n in range(6):
+        (tmp_path / f"m{n}.py").write_text(PICKLE)
+    uncached = sorted(flake8(tmp_path, "-j", "2", "--rmd-no-cache", "."))
+    assert {line.split()[1] for line in uncached} >= {"RMD101", "RMD703"}
+    assert sorted(flake8(tmp_path, "-j", "2", ".")) == uncached  # cold, filling the cache
+    assert sorted(flake8(tmp_path, "-j", "2", ".")) == uncached  # warm
