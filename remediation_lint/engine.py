@@ -820,7 +820,7 @@ def _prebuild_projects(
         return None
     projects = projects if projects is not None else ProjectSet()
     summary_dir = cache_dir if cache_dir is not None else summary_cache_dir
-    projects.summary_cache = _summary_cache(summary_dir)  # before any index exists: they copy it
+    projects.summary_cache = _summary_cache(summary_dir)  # every index of the set, existing or not, uses it
     for rule in rules:
         projects.extras.update(rule.summary_extras)
     indexes: dict[int, ProjectIndex] = {}

@@ -173,7 +173,7 @@ def _prebuild(options: Any) -> None:
     import multiprocessing
 
     from remediation_lint.config import Config
-    from remediation_lint.engine import MAX_FILE_BYTES, _prebuild_projects, discover
+    from remediation_lint.engine import MAX_FILE_BYTES, _prebuild_projects, _summary_cache, discover
 
     jobs_opt = getattr(options, "jobs", None)
     if jobs_opt is None or getattr(jobs_opt, "is_auto", False):
@@ -191,6 +191,7 @@ def _prebuild(options: Any) -> None:
         return
     root_opt = _STATE["project_root"]
     projects = ProjectSet(Path(root_opt) if root_opt else None)
+    projects.summary_cache = _summary_cache(_STATE.get("cache_dir"))
     _freeze_in_workers()
     if _results_cached(files, projects):
         _STATE["projects"] = projects  # the workers share its file lists (the dependency hashes need them)

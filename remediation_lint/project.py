@@ -523,6 +523,8 @@ class ProjectIndex:
         self._files: list[Path] | None = None
         self._by_name: dict[str, list[Path]] | None = None
         self._refs: dict[Path, ModuleRef] = {}
+        #: ``Path(p).resolve()`` of the paths asked about (resolving costs a system call per component)
+        self._resolved: dict[str | Path, Path] = {}
         self._graph: dict[Path, list[tuple[Path, ImportEdge]]] | None = None
         #: names of ``SUMMARY_EXTRAS`` to compute while summarising (what the enabled rules read)
         self.extras: set[str] = set()
@@ -569,7 +571,9 @@ class ProjectIndex:
         return self._by_name
 
     def module_for_path(self, path: str | Path) -> ModuleRef | None:
-        p = Path(path).resolve()
+        p = self._resolved.get(path)
+        if p is None:
+            p = self._resolved[path] = Path(path).resolve()
         self._record(str(p))
         if p in self._refs:
             return self._refs[p]
@@ -827,8 +831,18 @@ class ProjectSet:
         self._dir_roots: dict[Path, Path] = {}
         #: passed on to every index: the ``SUMMARY_EXTRAS`` its summaries carry
         self.extras: set[str] = set()
-        #: passed on to every index: the summary cache
-        self.summary_cache: "SummaryCache | None" = None
+        self._summary_cache: "SummaryCache | None" = None
+
+    @property
+    def summary_cache(self) -> "SummaryCache | None":
+        """The summary cache every index of this set reads and writes (set before or after they exist)."""
+        return self._summary_cache
+
+    @summary_cache.setter
+    def summary_cache(self, cache: "SummaryCache | None") -> None:
+        self._summary_cache = cache
+        for index in self._indexes.values():
+            index.summary_cache = cache
 
     def root_for(self, path: str | Path) -> Path:
         if self.fixed_root is not None:

@@ -238,3 +238,44 @@ def test_flake8_plugin_warm_parallel_run_matches_a_cold_one(tmp_path):
     assert {line.split()[1] for line in uncached} >= {"RMD101", "RMD703"}
     assert sorted(flake8(tmp_path, "-j", "2", ".")) == uncached  # cold, filling the cache
     assert sorted(flake8(tmp_path, "-j", "2", ".")) == uncached  # warm
+
+
+def test_an_index_made_before_the_summary_cache_is_set_still_uses_it(tmp_path):
+    from remediation_lint.cache import SummaryCache
+    from remediation_lint.project import ProjectSet
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "server.py").write_text(SERVER_SYNC)
+    projects = ProjectSet()
+    index = projects.index_for(tmp_path / "server.py")  # e.g. to list the project's files
+    projects.summary_cache = SummaryCache(tmp_path / ".remediation_lint_cache", "salt")
+    assert index.summary_cache is projects.summary_cache
+    index.module_for_path(tmp_path / "server.py")
+    assert len(list((tmp_path / ".remediation_lint_cache").rglob("summaries/*/*.json"))) == 1
+
+
+def test_flake8_parallel_workers_read_summaries_from_the_cache(tmp_path):
+    """A -j 2 run re-checking one edited module takes the other modules' summaries from the cache: a
+    tampered callee summary (``start`` made async) is what decides RMD201 in the caller."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "server.py").write_text(SERVER_SYNC)
+    (pkg / "app.py").write_text(APP)
+    for n in range(18):  # enough modules for the parallel project pass
+        (pkg / f"m{n:02d}.py").write_text(f"from pkg import server\n\nVALUE = {n}\n")  # import-graph rules read the whole project
+
+    def rmd201() -> bool:
+        return any(line.startswith("pkg/app.py:11:") and " RMD201 " in line for line in flake8(tmp_path, "-j", "2", "pkg"))
+
+    assert rmd201()
+    tampered = 0
+    for entry in (tmp_path / ".remediation_lint_cache").rglob("summaries/*/*.json"):
+        text = entry.read_text()
+        if '"Server"' in text and '"is_async":false' in text:
+            entry.write_text(text.replace('"is_async":false', '"is_async":true'))
+            tampered += 1
+    assert tampered
+    (pkg / "app.py").write_text(APP + "# edited\n")
+    assert not rmd201()
