@@ -19,6 +19,7 @@ LibCST does), not after them (the ``ast`` field order).
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk, child_nodes
 import re
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
@@ -209,8 +210,8 @@ class AstContext:
         """The parent of any node of the tree (a map built on first use), for code outside the traversal."""
         if self._parents is None:
             parents: dict[int, ast.AST] = {}
-            for parent in ast.walk(self.tree):
-                for child in ast.iter_child_nodes(parent):
+            for parent in ast_walk(self.tree):
+                for child in child_nodes(parent):
                     parents[id(child)] = parent
             self._parents = parents
         return self._parents.get(id(node))

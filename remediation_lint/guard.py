@@ -19,6 +19,7 @@ which no ``try`` can catch. So:
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk
 import threading
 from typing import Any
 
@@ -45,7 +46,7 @@ def flat_chain_error(data: bytes | str, tree: ast.AST | None) -> str | None:
             tree = ast.parse(data)
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             return None
-    for node in ast.walk(tree):
+    for node in ast_walk(tree):
         if isinstance(node, ast.BoolOp) and len(node.values) > MAX_FLAT_CHAIN:
             return f"a chain of {len(node.values)} `and`/`or` operands (line {node.lineno}) is too long to analyse"
         if isinstance(node, ast.Import):

@@ -19,6 +19,7 @@ importing file, so projects work without being installed and without ``__init__.
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk
 from collections import OrderedDict
 import os
 from dataclasses import dataclass, field
@@ -204,7 +205,7 @@ class _Summarizer(ast.NodeVisitor):
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             for target in targets:
-                for name in ast.walk(target):
+                for name in ast_walk(target):
                     if isinstance(name, ast.Name):
                         s.globals.add(name.id)
 
@@ -261,7 +262,7 @@ def _returns_awaitable(node: ast.FunctionDef | ast.AsyncFunctionDef, module: Mod
     is_async = isinstance(node, ast.AsyncFunctionDef)
     awaitable = False
     if node.returns is not None:
-        for sub in ast.walk(node.returns):
+        for sub in ast_walk(node.returns):
             name = sub.id if isinstance(sub, ast.Name) else sub.attr if isinstance(sub, ast.Attribute) else None
             if name in AWAITABLE_RETURNS:
                 awaitable = True
@@ -313,7 +314,7 @@ def _class_info(node: ast.ClassDef, module: ModuleSummary) -> ClassInfo:
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             for target in targets:
-                for name in ast.walk(target):
+                for name in ast_walk(target):
                     if isinstance(name, ast.Name):
                         info.attributes.add(name.id)
                         if name.id == "__slots__":
@@ -324,7 +325,7 @@ def _class_info(node: ast.ClassDef, module: ModuleSummary) -> ClassInfo:
         if isinstance(sub, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
             for target in targets:
-                for t in ast.walk(target):
+                for t in ast_walk(target):
                     if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id in ("self", "cls"):
                         info.attributes.add(t.attr)
                         value = sub.value
@@ -338,7 +339,7 @@ def _class_info(node: ast.ClassDef, module: ModuleSummary) -> ClassInfo:
                 if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
                     info.attributes.add(t.attr)
         elif isinstance(sub, (ast.For, ast.AsyncFor)):
-            for t in ast.walk(sub.target):
+            for t in ast_walk(sub.target):
                 if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self":
                     info.attributes.add(t.attr)
         elif isinstance(sub, ast.NamedExpr):

@@ -22,6 +22,7 @@ searched.
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,7 +99,7 @@ def _body_names(body: list[ast.stmt], out: set[str]) -> None:
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             for target in targets:
-                for sub in ast.walk(target):
+                for sub in ast_walk(target):
                     if isinstance(sub, ast.Name):
                         out.add(sub.id)
         elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
@@ -106,13 +107,13 @@ def _body_names(body: list[ast.stmt], out: set[str]) -> None:
                 out.add((alias.asname or alias.name).split(".")[0])
         elif isinstance(stmt, (ast.If, ast.For, ast.While, ast.With)):
             if isinstance(stmt, ast.For):
-                for sub in ast.walk(stmt.target):
+                for sub in ast_walk(stmt.target):
                     if isinstance(sub, ast.Name):
                         out.add(sub.id)
             if isinstance(stmt, ast.With):
                 for item in stmt.items:
                     if item.optional_vars is not None:
-                        for sub in ast.walk(item.optional_vars):
+                        for sub in ast_walk(item.optional_vars):
                             if isinstance(sub, ast.Name):
                                 out.add(sub.id)
             _body_names(stmt.body, out)
@@ -196,7 +197,7 @@ def _compute(cls: ClassInfo, node: ast.ClassDef, facts: ClassFacts) -> None:
         if isinstance(sub, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Delete)):
             targets = sub.targets if isinstance(sub, (ast.Assign, ast.Delete)) else [sub.target]
             for target in targets:
-                for t in ast.walk(target):
+                for t in ast_walk(target):
                     if isinstance(t, ast.Attribute):
                         facts.names.add(t.attr)
         elif isinstance(sub, ast.Call):
@@ -221,7 +222,7 @@ def _stores_in(tree: ast.Module) -> frozenset[str]:
         if isinstance(sub, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = sub.targets if isinstance(sub, ast.Assign) else [sub.target]
             for target in targets:
-                for t in ast.walk(target):
+                for t in ast_walk(target):
                     if isinstance(t, ast.Attribute):
                         names.add(t.attr)
         elif isinstance(sub, ast.Call) and _dotted(sub.func) == "setattr":

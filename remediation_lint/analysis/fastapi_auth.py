@@ -11,6 +11,7 @@ found wherever it is. Anything that cannot be resolved is ``UNKNOWN``, and calle
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk
 import re
 import weakref
 from dataclasses import dataclass, field
@@ -343,7 +344,7 @@ class AuthResolver:
                 return AUTH
             if verdict == UNKNOWN:
                 result = UNKNOWN
-        for sub in ast.walk(info_node):
+        for sub in ast_walk(info_node):
             if isinstance(sub, ast.Call) and last_part(_ast_dotted(sub.func)) in self.auth_names:
                 return AUTH
         return result
@@ -380,7 +381,7 @@ class AuthResolver:
                 if tree is None:
                     continue
                 routers = _ast_module_routers(tree)
-                for node in ast.walk(tree):
+                for node in ast_walk(tree):
                     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "include_router"):
                         continue
                     if not node.args:
@@ -413,7 +414,7 @@ class AuthResolver:
             routers = _ast_module_routers(tree)
             if any(self._ast_list_auth(ref, deps) == AUTH for deps in routers.values()):
                 result = True
-            for node in ast.walk(tree):
+            for node in ast_walk(tree):
                 if result:
                     break
                 if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

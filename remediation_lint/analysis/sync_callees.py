@@ -265,6 +265,7 @@ def suggest(callee: str, call: cst.Call) -> str:
 # -- the ``ast`` twins (the fast path: ``astcheck.AstContext``) ----------------------------------------
 # Same answers as the LibCST functions above, for the rules' ``ast`` checkers.
 import ast as _ast
+from remediation_lint.analysis.ast_walk import child_nodes
 
 _AST_FUNCS = (_ast.FunctionDef, _ast.AsyncFunctionDef)
 _AST_LOCAL_REFS: "weakref.WeakKeyDictionary[object, ModuleRef | None]" = weakref.WeakKeyDictionary()
@@ -345,7 +346,7 @@ def _ast_local_constructor(ctx, name: str) -> str | None:
         elif isinstance(node, _ast.withitem):
             if node.optional_vars is not None and _ast_binds(node.optional_vars, name):
                 found.append(None)
-        todo.extend(reversed(list(_ast.iter_child_nodes(node))))
+        todo.extend(reversed(list(child_nodes(node))))
     if len(found) != 1:
         return None
     return found[0]

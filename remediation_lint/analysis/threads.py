@@ -14,6 +14,7 @@ attribute of another object (``worker.run``) or a function imported from elsewhe
 from __future__ import annotations
 
 import ast as _ast
+from remediation_lint.analysis.ast_walk import child_nodes
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -521,7 +522,7 @@ def ast_acquires_lock(actx, func: _ast.AST) -> bool | None:
                 dotted = ast_dotted(f.value)
                 if dotted is not None and dotted.startswith("self.") and dotted.count(".") == 1:
                     ambiguous = True
-        todo.extend(_ast.iter_child_nodes(node))
+        todo.extend(child_nodes(node))
     result: bool | None = True if found else (None if ambiguous else False)
     cache[key] = result
     return result
@@ -579,13 +580,13 @@ def _ast_children(node: _ast.AST) -> list[_ast.AST]:
             out.append(value)
         return out
     if isinstance(node, _ast.arguments):
-        return sorted(_ast.iter_child_nodes(node), key=lambda n: (n.lineno, n.col_offset))
+        return sorted(child_nodes(node), key=lambda n: (n.lineno, n.col_offset))
     if isinstance(node, _ast.Call) and node.keywords and node.args:
         out.append(node.func)
         items = sorted([*node.args, *node.keywords], key=lambda n: (n.lineno, n.col_offset))
         out.extend(items)
         return out
-    return list(_ast.iter_child_nodes(node))
+    return list(child_nodes(node))
 
 
 class _AstPrePass:

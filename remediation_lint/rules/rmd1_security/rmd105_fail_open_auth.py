@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk, child_nodes
 
 import libcst as cst
 
@@ -231,7 +232,7 @@ def _ast_mentions(tree: ast.AST, key: str) -> bool:
     """``_mentions`` on an expression: LibCST also sees the Name of an attribute, a keyword argument and a
     lambda parameter."""
     bare = "." not in key
-    for node in ast.walk(tree):
+    for node in ast_walk(tree):
         if isinstance(node, (ast.Name, ast.Attribute)):
             if ast_dotted(node) == key:
                 return True
@@ -265,7 +266,7 @@ def _ast_checks_key_after(context, func: ast.AST, guard: ast.If, key: str) -> bo
                 return True
             if isinstance(value, ast.Call) and _ast_has_denial_status(context, value):
                 return True
-        todo.extend(ast.iter_child_nodes(node))
+        todo.extend(child_nodes(node))
     return False
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk, child_nodes
 import re
 
 import libcst as cst
@@ -125,7 +126,7 @@ class _Fast(AstChecker):
                 if sub.format_spec is not None:
                     todo.append(sub.format_spec)
                 continue
-            todo.extend(ast.iter_child_nodes(sub))
+            todo.extend(child_nodes(sub))
         return False
 
 
@@ -201,7 +202,7 @@ def _ordered_children(node: ast.AST) -> list[ast.AST]:
         return out
     if isinstance(node, ast.Call):
         return [node.func, *(v for _, v in source_args(node))]
-    return list(ast.iter_child_nodes(node))
+    return list(child_nodes(node))
 
 
 class _AstScan:
@@ -274,7 +275,7 @@ class _AstScan:
                 break
         smalls = list(reversed(line_stmts))
         if any(isinstance(sub, ast.Call) and (ast_dotted(sub.func) or "").rsplit(".", 1)[-1] in PASSWORD_CHECKS
-               for stmt in node.body for sub in ast.walk(stmt)):
+               for stmt in node.body for sub in ast_walk(stmt)):
             return
         self.missing_user_exits.append((self._order, node, smalls))
 

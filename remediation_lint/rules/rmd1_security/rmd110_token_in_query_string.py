@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk
 
 import libcst as cst
 
@@ -387,7 +388,7 @@ def _strings_in(node: cst.BaseExpression) -> list[str]:
 
 
 def _ast_dedicated(func: ast.AST) -> bool:
-    for node in ast.walk(func):
+    for node in ast_walk(func):
         if not isinstance(node, ast.Compare):
             continue
         sides = [node.left, *node.comparators]

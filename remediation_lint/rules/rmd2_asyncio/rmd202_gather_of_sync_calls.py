@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import child_nodes
 
 import libcst as cst
 
@@ -77,7 +78,7 @@ def _ast_collected(ctx, name: str) -> list[ast.AST]:
         elif isinstance(value, (ast.ListComp, ast.GeneratorExp)):
             out.append(value.elt)
 
-    todo: list[ast.AST] = [*reversed(func.body), *reversed([n for n in ast.iter_child_nodes(func) if n not in func.body])]
+    todo: list[ast.AST] = [*reversed(func.body), *reversed([n for n in child_nodes(func) if n not in func.body])]
     while todo:
         node = todo.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
@@ -104,7 +105,7 @@ def _ast_collected(ctx, name: str) -> list[ast.AST]:
                     out.append(_ast_last_arg(node))
                 elif f.attr == "extend":
                     elements(node.args[0])
-        todo.extend(reversed(list(ast.iter_child_nodes(node))))
+        todo.extend(reversed(list(child_nodes(node))))
     return out
 
 

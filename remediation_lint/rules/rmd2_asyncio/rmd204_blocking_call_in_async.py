@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import child_nodes
 
 import libcst as cst
 
@@ -712,7 +713,7 @@ class BlockingCallInAsync(Rule):
 
 def _blocking_call_in(func: ast.AST, imports: dict, functions: dict) -> str | None:
     """The qualified name of the first known blocking call made directly in ``func``'s body."""
-    todo = list(ast.iter_child_nodes(func))
+    todo = list(child_nodes(func))
     while todo:
         node = todo.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
@@ -728,7 +729,7 @@ def _blocking_call_in(func: ast.AST, imports: dict, functions: dict) -> str | No
                     qualified = f"{base}.{rest}" if rest else base
                     if qualified in SLEEP_CALLS or qualified in functions:
                         return qualified
-        todo.extend(ast.iter_child_nodes(node))
+        todo.extend(child_nodes(node))
     return None
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk, child_nodes
 
 import libcst as cst
 
@@ -192,7 +193,7 @@ class _AstBodyScan:
                 chain = ast_dotted(func.value)
                 if chain is not None:
                     self.writes.append((chain, self.index, "mutate"))
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             self.visit(child, node)
         if leave is not None:
             setattr(self, leave, getattr(self, leave) - 1)
@@ -231,7 +232,7 @@ def _ast_reads(node: ast.AST, chains: set[str]) -> None:
         return
     if isinstance(node, ast.Lambda):
         return
-    for child in ast.iter_child_nodes(node):
+    for child in child_nodes(node):
         _ast_reads(child, chains)
 
 
@@ -260,7 +261,7 @@ def _ast_independent(loop: ast.For, call: ast.Call, at: int, scan: _AstBodyScan)
 def _ast_count_name(node: ast.AST, name: str) -> int:
     """How many LibCST ``Name`` nodes spell ``name`` under ``node`` (identifiers of every kind)."""
     count = 0
-    for sub in ast.walk(node):
+    for sub in ast_walk(node):
         if isinstance(sub, ast.Name):
             count += sub.id == name
         elif isinstance(sub, ast.Attribute):

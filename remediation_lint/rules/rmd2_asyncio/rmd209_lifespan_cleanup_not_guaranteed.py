@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import child_nodes
 
 import libcst as cst
 
@@ -87,7 +88,7 @@ def _source_order_children(node: ast.AST) -> list[ast.AST]:
         return [node.func, *sorted([*node.args, *node.keywords], key=_where)]
     if isinstance(node, ast.ClassDef):
         return [*node.decorator_list, *sorted([*node.bases, *node.keywords], key=_where), *node.body]
-    return list(ast.iter_child_nodes(node))
+    return list(child_nodes(node))
 
 
 def _identifiers(node: ast.AST) -> list[str]:

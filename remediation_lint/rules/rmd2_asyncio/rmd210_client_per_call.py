@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import child_nodes
 
 import libcst as cst
 
@@ -82,7 +83,7 @@ def _ast_escapes(body: list[ast.stmt], name: str) -> bool:
             if isinstance(node.value, ast.Name) and node.value.id == name:
                 if any(not isinstance(t, ast.Name) for t in node.targets):
                     return True
-        todo.extend(ast.iter_child_nodes(node))
+        todo.extend(child_nodes(node))
     return False
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk
 
 import libcst as cst
 
@@ -130,7 +131,7 @@ def _ast_checked(ctx, attr: str) -> bool:
     child = ctx.stack[-1]
     for node in ctx.ancestors():
         if isinstance(node, (ast.If, ast.While)) and node.test is not child:
-            for sub in ast.walk(node.test):
+            for sub in ast_walk(node.test):
                 if isinstance(sub, ast.Attribute) and _ast_self_attr(sub) == attr:
                     return True
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import child_nodes
 
 import libcst as cst
 
@@ -197,7 +198,7 @@ def _ast_assignments(body: list[ast.stmt], name: str | None = None, attr: str | 
         elif isinstance(node, (ast.For, ast.AsyncFor)):
             if matches(node.target):
                 values.append((_LOOP_VALUE, None))
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             walk(child, func)
 
     for stmt in body:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk, child_nodes
 
 import libcst as cst
 
@@ -121,14 +122,14 @@ def _ast_exits(body: list[ast.stmt]) -> bool:
             name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
             if name == "exit" or name == "_exit":
                 return True
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             work.append((child, inner))
     return False
 
 
 def _ast_stop_name(test: ast.AST) -> bool:
     """``_StopNameFinder``: a LibCST Name (a name, an attribute, a keyword, a parameter, True/False/None)."""
-    for node in ast.walk(test):
+    for node in ast_walk(test):
         if isinstance(node, ast.Name):
             text = node.id
         elif isinstance(node, ast.Attribute):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import child_nodes
 
 import libcst as cst
 
@@ -48,7 +49,7 @@ def _ast_reraises(body: list[ast.stmt]) -> bool:
             return True
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        todo.extend(ast.iter_child_nodes(node))
+        todo.extend(child_nodes(node))
     return False
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk, child_nodes
 
 import libcst as cst
 
@@ -101,7 +102,7 @@ def _ast_contains(nodes: list, types: tuple[type, ...], stop_at_loops: bool = Fa
             continue
         if stop_at_loops and isinstance(node, _AST_LOOPS):
             continue
-        todo.extend(ast.iter_child_nodes(node))
+        todo.extend(child_nodes(node))
     return False
 
 
@@ -129,7 +130,7 @@ def _ast_raises_after(loop: ast.AST, parent: ast.AST | None) -> bool:
 
 def _ast_pops_from(body: list[ast.stmt], name: str) -> bool:
     for stmt in body:
-        for node in ast.walk(stmt):
+        for node in ast_walk(stmt):
             if isinstance(node, ast.Call):
                 func = node.func
                 if isinstance(func, ast.Attribute) and func.attr in {"pop", "popleft", "popitem", "get_nowait"}:

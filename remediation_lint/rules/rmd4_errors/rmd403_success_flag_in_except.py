@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import child_nodes
 
 import libcst as cst
 
@@ -75,7 +76,7 @@ def _ast_fallback_before(body: list[ast.stmt], stop: ast.stmt) -> bool:
             name = ast_dotted(node.func) or ""
             if name not in _HARMLESS and not name.endswith((".time", ".monotonic", ".now", ".utcnow")):
                 return True
-        todo.extend(reversed(list(ast.iter_child_nodes(node))))
+        todo.extend(reversed(list(child_nodes(node))))
     return False
 
 

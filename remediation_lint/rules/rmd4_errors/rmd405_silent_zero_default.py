@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk
 
 import libcst as cst
 
@@ -92,7 +93,7 @@ class _Fast(AstChecker):
         func = self.context.enclosing_function()
         if func is None:
             return False
-        for sub in ast.walk(func):
+        for sub in ast_walk(func):
             if isinstance(sub, ast.Compare):
                 for op, comparator in zip(sub.ops, sub.comparators):
                     if isinstance(op, (ast.In, ast.NotIn)) and ast_dotted(comparator) == table:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk, child_nodes
 import re
 from dataclasses import dataclass, field
 
@@ -174,7 +175,7 @@ _AST_EXITS = (ast.Return, ast.Raise, ast.Continue, ast.Break)
 
 def _ast_children(node: ast.AST) -> list[ast.AST]:
     """Children in source order (LibCST's visiting order)."""
-    children = list(ast.iter_child_nodes(node))
+    children = list(child_nodes(node))
     if isinstance(node, (ast.Dict, ast.IfExp)) or (isinstance(node, ast.Call) and node.keywords and node.args):
         children.sort(key=lambda c: (getattr(c, "lineno", 0), getattr(c, "col_offset", 0)))
     return children
@@ -188,7 +189,7 @@ def _ast_names_in(expr: ast.AST | None) -> set[str]:
     if isinstance(expr, ast.Name):
         return {expr.id}
     out: set[str] = set()
-    for node in ast.walk(expr):
+    for node in ast_walk(expr):
         if isinstance(node, ast.Name):
             out.add(node.id)
         elif isinstance(node, ast.Attribute):
@@ -244,7 +245,7 @@ def _ast_bound_names(anc: tuple[ast.AST, ...]) -> set[str]:
 def _ast_contains_node(tree: ast.AST | None, target: ast.AST) -> bool:
     if tree is None:
         return False
-    return any(n is target for n in ast.walk(tree))
+    return any(n is target for n in ast_walk(tree))
 
 
 def _ast_contains(ancestors: tuple[ast.AST, ...], node: ast.AST) -> bool:

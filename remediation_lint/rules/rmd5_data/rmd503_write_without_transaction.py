@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import child_nodes
 from dataclasses import dataclass
 
 import libcst as cst
@@ -94,7 +95,7 @@ _AST_FOR = (ast.For, ast.AsyncFor)
 def _ast_children(node: ast.AST) -> list[ast.AST]:
     """Children in source order (LibCST's): ``ast`` lists a dict's keys before its values, an ``IfExp``'s
     test first, and a call's keywords after every positional argument."""
-    children = list(ast.iter_child_nodes(node))
+    children = list(child_nodes(node))
     if isinstance(node, (ast.Dict, ast.IfExp)) or (isinstance(node, ast.Call) and node.keywords and node.args):
         children.sort(key=lambda c: (getattr(c, "lineno", 0), getattr(c, "col_offset", 0)))
     return children
@@ -142,7 +143,7 @@ class _Fast(AstChecker):
                 method = (ast_dotted(node.func) or "").rsplit(".", 1)[-1]
                 if method in self.autocommit or (method == "commit" and not node.args and not node.keywords):
                     return True
-            todo.extend(ast.iter_child_nodes(node))
+            todo.extend(child_nodes(node))
         return False
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import child_nodes
 
 import libcst as cst
 
@@ -85,7 +86,7 @@ class _Fast(AstChecker):
                 if what is not None:
                     found.append((_ast_pre_order_key(node), what))
                     continue
-            todo.extend(ast.iter_child_nodes(node))
+            todo.extend(child_nodes(node))
         if not found:
             return None
         return f"the query in {min(found)[1]}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 import ast
+from remediation_lint.analysis.ast_walk import child_nodes
 
 import libcst as cst
 
@@ -193,7 +194,7 @@ def _ast_stores(method: ast.FunctionDef | ast.AsyncFunctionDef, attrs: set[str])
                     isinstance(value, ast.Constant) and (value.value is None or value.value is True or value.value is False)
                 ):
                     found.append((owner.attr, _cdotted(value)))
-        todo.extend(reversed(list(ast.iter_child_nodes(node))))
+        todo.extend(reversed(list(child_nodes(node))))
     return found
 
 

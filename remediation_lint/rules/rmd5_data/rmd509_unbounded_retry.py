@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk, child_nodes
 import io
 import re
 import tokenize
@@ -135,7 +136,7 @@ class _Fast(AstChecker):
                 todo.extend(v.value for v in node.values if isinstance(v, ast.FormattedValue))
                 todo.extend(v.format_spec for v in node.values if isinstance(v, ast.FormattedValue) and v.format_spec is not None)
                 continue
-            todo.extend(ast.iter_child_nodes(node))
+            todo.extend(child_nodes(node))
         return out
 
     def _compares(self, scope: ast.AST, label: str | None) -> bool:
@@ -143,7 +144,7 @@ class _Fast(AstChecker):
             relevant = lambda word: bool(_COUNTER_PART.search(word))  # noqa: E731
         else:
             relevant = lambda word: label in word  # noqa: E731
-        for node in ast.walk(scope):
+        for node in ast_walk(scope):
             if isinstance(node, ast.Compare):
                 for expr in (node.left, *node.comparators):
                     for word in self._words(expr, relevant):
@@ -163,13 +164,13 @@ def _ast_has(body: list[ast.stmt], kinds: tuple[type, ...]) -> bool:
             return True
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.While, ast.For, ast.AsyncFor)):
             continue
-        todo.extend(ast.iter_child_nodes(node))
+        todo.extend(child_nodes(node))
     return False
 
 
 def _ast_backs_off(body: list[ast.stmt]) -> bool:
     for stmt in body:
-        for node in ast.walk(stmt):
+        for node in ast_walk(stmt):
             if isinstance(node, ast.Call):
                 name = (ast_dotted(node.func) or "").rsplit(".", 1)[-1].lower()
                 if "sleep" in name or "backoff" in name or name in {"wait", "wait_for"}:

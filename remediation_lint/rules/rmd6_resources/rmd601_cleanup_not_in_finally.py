@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk, child_nodes
 
 import libcst as cst
 
@@ -174,13 +175,13 @@ def _ast_can_raise(line: list[ast.stmt]) -> bool:
             return True
         if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
-        todo.extend(ast.iter_child_nodes(node))
+        todo.extend(child_nodes(node))
     return False
 
 
 def _ast_mentions_release(line: list[ast.stmt], target: str, methods) -> bool:
     for stmt in line:
-        for node in ast.walk(stmt):
+        for node in ast_walk(stmt):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
@@ -207,7 +208,7 @@ def _ast_rebinds_or_returns(line: list[ast.stmt], target: str) -> bool:
         elif isinstance(node, ast.Assign):
             if any(ast_dotted(t) == target for t in node.targets):
                 return True
-        todo.extend(ast.iter_child_nodes(node))
+        todo.extend(child_nodes(node))
     return False
 
 

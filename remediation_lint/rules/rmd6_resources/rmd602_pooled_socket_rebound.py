@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import child_nodes
 
 import libcst as cst
 
@@ -204,7 +205,7 @@ def _ast_local_constructor(func, name: str) -> str | None:
     def binds(target: ast.AST) -> bool:
         return any(isinstance(n, ast.Name) and n.id == name for n in names_in(target))
 
-    todo: list[ast.AST] = list(ast.iter_child_nodes(func))
+    todo: list[ast.AST] = list(child_nodes(func))
     while todo:
         node = todo.pop()
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
@@ -227,7 +228,7 @@ def _ast_local_constructor(func, name: str) -> str | None:
         elif isinstance(node, ast.withitem):
             if node.optional_vars is not None and binds(node.optional_vars):
                 found.append(None)
-        todo.extend(ast.iter_child_nodes(node))
+        todo.extend(child_nodes(node))
     if len(found) != 1:
         return None
     return found[0]
@@ -588,7 +589,7 @@ def _bind_guard(func: ast.FunctionDef | ast.AsyncFunctionDef) -> bool | str:
             if guard is None:
                 return True
             found = guard
-        todo.extend((child, guard) for child in ast.iter_child_nodes(node))
+        todo.extend((child, guard) for child in child_nodes(node))
     return found
 
 

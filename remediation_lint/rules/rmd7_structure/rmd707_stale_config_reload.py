@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk
 import re
 from pathlib import Path
 from typing import Iterator
@@ -90,7 +91,7 @@ def _ast_targets(small: ast.stmt) -> list[str]:
 
 def _ast_identifiers(node: ast.AST) -> Iterator[str]:
     """Every identifier under ``node`` (LibCST's ``Name`` nodes: names, attributes, parameters, keywords...)."""
-    for sub in ast.walk(node):
+    for sub in ast_walk(node):
         if isinstance(sub, ast.Name):
             yield sub.id
         elif isinstance(sub, ast.Attribute):
@@ -130,7 +131,7 @@ def _ast_mentions(node: ast.AST, names: set[str]) -> bool:
 
 def _ast_calls(node: ast.AST, name: str) -> bool:
     return any(
-        isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == name for sub in ast.walk(node)
+        isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == name for sub in ast_walk(node)
     )
 
 
@@ -419,7 +420,7 @@ class StaleConfigReload(Rule):
                 if not other.summary.parsed:
                     continue
                 return True
-            for node in ast.walk(tree):
+            for node in ast_walk(tree):
                 if (isinstance(node, ast.Name) and node.id == name) or (isinstance(node, ast.Attribute) and node.attr == name):
                     return True
                 if isinstance(node, ast.alias) and node.name == name:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk
 import io
 import re
 import tokenize
@@ -220,7 +221,7 @@ def _fstring_text_only(token: str) -> bool:
         return False
     in_strings = sum(
         sum(1 for c in node.value if ord(c) > 127)
-        for node in ast.walk(tree)
+        for node in ast_walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str)
     )
     return in_strings == sum(1 for c in token if ord(c) > 127)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk, child_nodes
 
 import libcst as cst
 
@@ -89,7 +90,7 @@ class _Fast(AstChecker):
         return lines[line - 1][col:] + b"".join(lines[line: end_line - 1]) + lines[end_line - 1][:end_col]
 
     def _has_random(self, expr: ast.expr) -> bool:
-        for sub in ast.walk(expr):
+        for sub in ast_walk(expr):
             if isinstance(sub, ast.Call):
                 name = self.context.call_name(sub) or ""
                 if any(hint in name.lower() for hint in RANDOM_HINTS):
@@ -108,7 +109,7 @@ def _ast_is_exponential(expr: ast.expr) -> bool:
                 return True
             if isinstance(node.op, ast.LShift) and isinstance(node.left, ast.Constant) and type(node.left.value) is int:
                 return True
-        todo.extend(ast.iter_child_nodes(node))
+        todo.extend(child_nodes(node))
     return False
 
 

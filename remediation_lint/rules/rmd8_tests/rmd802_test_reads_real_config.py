@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import ast
+from remediation_lint.analysis.ast_walk import ast_walk
 import re
 from pathlib import Path
 
@@ -391,7 +392,7 @@ def _module_level_config(tree: ast.Module | None, patterns) -> str | None:
     for stmt in tree.body:
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
             continue
-        for node in ast.walk(stmt):
+        for node in ast_walk(stmt):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and any(p.search(node.value) for p in patterns):
                 literal = literal or node.value
             elif isinstance(node, ast.Call) and _is_read_call(node):
