@@ -40,14 +40,6 @@ class _Fast(AstChecker):
             return
         if not _ast_email_annotation(node.annotation):
             return
-        value = node.value
-        if isinstance(value, ast.Call) and (ast_dotted(value.func) or "").rsplit(".", 1)[-1] == "Field":
-            for kw in value.keywords:
-                if kw.arg == "min_length" and isinstance(kw.value, ast.Constant) and type(kw.value.value) is int:
-                    raw = ast.get_source_segment(self.context.source.decode("utf-8", "replace"), kw.value) or ""
-                    if raw[:2].lower() in ("0x", "0o", "0b"):
-                        self.defer()  # the LibCST fix would fail on int("0x5")
-                        return
         self.report(node, cls=cls.name, field=node.target.id, fix=FixSafety.SAFE)
 
 
@@ -222,6 +214,23 @@ class EmailAsPlainStr(Rule):
             """,
             count=2,
         ),
+        Invalid(
+            """
+            from pydantic import BaseModel, Field
+
+            class Invite(BaseModel):
+                email: str = Field(..., min_length=0x3)
+                backup_email: str = Field(..., min_length=0x10)
+            """,
+            fixed="""
+            from pydantic import BaseModel, Field, EmailStr
+
+            class Invite(BaseModel):
+                email: EmailStr
+                backup_email: EmailStr = Field(..., min_length=0x10)
+            """,
+            count=2,
+        ),
     ]
 
     def __init__(self, context, options) -> None:
@@ -287,7 +296,7 @@ def _simplify_default(value: cst.BaseExpression | None) -> cst.BaseExpression | 
     dropped = False
     for arg in value.args:
         if arg.keyword is not None and arg.keyword.value == "min_length" and isinstance(arg.value, cst.Integer):
-            if int(arg.value.value) <= _IMPLIED_MIN_LENGTH:
+            if arg.value.evaluated_value <= _IMPLIED_MIN_LENGTH:  # 5, 0x5, 0b101, 1_0
                 dropped = True
                 continue
         kept.append(arg)
