@@ -837,7 +837,7 @@ def _prebuild_projects(
     size = max(1, len(paths) // (jobs * 4))
     chunks = [(paths[i : i + size], sorted(projects.extras), max_file_bytes, summary_dir) for i in range(0, len(paths), size)]
     if projects.summary_cache is not None and all(
-        projects.summary_cache.get(projects.summary_cache.key(p, _read(p), projects.extras)) is not None for p in paths[:: max(1, len(paths) // 8)][:8]
+        projects.summary_cache.get(projects.summary_cache.key(p, _read(p), projects.extras)) is not None for p in sample_of(paths)
     ):
         return projects  # summaries are in the cache: each worker loads what it needs (no parse)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp_context) as pool:
@@ -847,12 +847,17 @@ def _prebuild_projects(
     return projects
 
 
+def sample_of(items: Sequence[Any], size: int = 8) -> list[Any]:
+    """Up to ``size`` items spread evenly over ``items``: what warm-cache probes look at."""
+    return list(items[:: max(1, len(items) // size)])[:size]
+
+
 def _results_cached(
     items: Sequence[tuple[str, str, bool, bool, int]], configs: list[Config], want_edits: bool, cache_dir: str
 ) -> bool:
     """Whether a sample of the files (up to 8, spread over the run) all have valid cached results: then
     the run is a warm one and the workers will hardly need the project's summaries."""
-    sample = list(items[:: max(1, len(items) // 8)])[:8]
+    sample = sample_of(items)
     caches: dict[int, Any] = {}
     projects = ProjectSet()
     for shown, real, _fix, _unsafe, ci in sample:

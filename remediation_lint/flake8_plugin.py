@@ -207,9 +207,9 @@ def _results_cached(files: list[str], projects: ProjectSet) -> bool:
     """Whether a sample of the files (up to 8, spread over the run) all have valid cached results."""
     if not _STATE.get("cache_dir"):
         return False
-    from remediation_lint.engine import _cache_for
+    from remediation_lint.engine import _cache_for, sample_of
 
-    for path in files[:: max(1, len(files) // 8)][:8]:
+    for path in sample_of(files):
         data = _disk_key_bytes(path)
         if data is None:
             return False
